@@ -1,0 +1,179 @@
+package arm
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// Error is one problem found in a deployment template, a parameter file or
+// an expression, located by the JSON path of the offending value (for
+// example "resources[0].properties.source.offer").
+type Error struct {
+	File    string // file the value came from, may be empty
+	Path    string // JSON path, "" for the whole document
+	Message string // what is wrong
+	Hint    string // what to do, may be empty
+}
+
+func (e Error) Error() string {
+	var sb strings.Builder
+	if e.File != "" {
+		sb.WriteString(e.File + ": ")
+	}
+	if e.Path != "" {
+		sb.WriteString(e.Path + ": ")
+	}
+	sb.WriteString(e.Message)
+	if e.Hint != "" {
+		sb.WriteString(" (" + e.Hint + ")")
+	}
+	return sb.String()
+}
+
+// Errors is every problem found at once, in document order.
+type Errors []Error
+
+func (es Errors) Error() string {
+	if len(es) == 0 {
+		return "no errors"
+	}
+	lines := make([]string, len(es))
+	for i, e := range es {
+		lines[i] = e.Error()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// Unwrap lets errors.As find each Error.
+func (es Errors) Unwrap() []error {
+	out := make([]error, len(es))
+	for i, e := range es {
+		out[i] = e
+	}
+	return out
+}
+
+// asError returns nil for no errors, so that callers never return a typed nil.
+func (es Errors) asError() error {
+	if len(es) == 0 {
+		return nil
+	}
+	return es
+}
+
+// simpleKey is a map key that can be written as ".key" in a path.
+var simpleKey = regexp.MustCompile(`^[A-Za-z_$][A-Za-z0-9_$-]*$`)
+
+// joinKey appends an object key to a JSON path.
+func joinKey(path, key string) string {
+	if simpleKey.MatchString(key) {
+		if path == "" {
+			return key
+		}
+		return path + "." + key
+	}
+	return path + "[" + strconv.Quote(key) + "]"
+}
+
+// joinIndex appends an array index to a JSON path.
+func joinIndex(path string, i int) string {
+	return fmt.Sprintf("%s[%d]", path, i)
+}
+
+// jsonSyntaxError turns a decoding error into an Error with line and column.
+func jsonSyntaxError(data []byte, err error) Error {
+	var (
+		syn   *json.SyntaxError
+		trail *trailingDataError
+	)
+	off := int64(-1)
+	switch {
+	case errors.As(err, &syn):
+		off = syn.Offset - 1 // Offset counts the offending byte
+	case errors.As(err, &trail):
+		off = trail.offset
+		for off < int64(len(data)) && strings.IndexByte(" \t\r\n", data[off]) >= 0 {
+			off++
+		}
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		off, err = int64(len(data)), errors.New("unexpected end of input")
+	}
+	if off < 0 {
+		return Error{Message: "invalid JSON: " + err.Error()}
+	}
+	line, col := lineCol(data, off)
+	return Error{Message: fmt.Sprintf("invalid JSON at line %d, column %d: %v", line, col, err)}
+}
+
+// trailingDataError is data after the single top-level JSON value.
+type trailingDataError struct{ offset int64 }
+
+func (e *trailingDataError) Error() string { return "unexpected data after the top-level value" }
+
+// lineCol converts a byte offset to a 1-based line and column.
+func lineCol(data []byte, off int64) (int, int) {
+	if off > int64(len(data)) {
+		off = int64(len(data))
+	}
+	line, col := 1, 1
+	for _, b := range data[:off] {
+		if b == '\n' {
+			line, col = line+1, 1
+			continue
+		}
+		col++
+	}
+	return line, col
+}
+
+// nearest returns the candidate closest to name: a case-insensitive match
+// first, else the smallest edit distance within a third of the length.
+func nearest(name string, candidates []string) string {
+	for _, c := range candidates {
+		if strings.EqualFold(c, name) {
+			return c
+		}
+	}
+	best, bestD := "", len(name)/3+2
+	for _, c := range candidates {
+		d := editDistance(strings.ToLower(name), strings.ToLower(c))
+		if d < bestD {
+			best, bestD = c, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b (in bytes).
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+// didYouMean is a hint naming the nearest candidate, or "".
+func didYouMean(name string, candidates []string, quote string) string {
+	if n := nearest(name, candidates); n != "" {
+		return "did you mean " + quote + n + quote + "?"
+	}
+	return ""
+}

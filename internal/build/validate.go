@@ -1,0 +1,66 @@
+package build
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/kiln-dev/kiln/internal/executor"
+	"github.com/kiln-dev/kiln/internal/template"
+)
+
+// Booter boots an assembled disk from a throwaway copy, waits for the
+// readiness signal and returns an executor connected to the running system.
+type Booter interface {
+	Boot(ctx context.Context, rawDisk, workDir string, log *Logger) (executor.Executor, error)
+}
+
+// stepValidate boots the image and runs validate.inVMValidations inside it.
+// A failure stops distribution unless continueDistributeOnFailure is set.
+type stepValidate struct{}
+
+func (*stepValidate) Name() string     { return "validate" }
+func (*stepValidate) SubState() string { return SubValidating }
+func (*stepValidate) Cleanup(*State)   {}
+
+func (*stepValidate) Run(ctx context.Context, s *State) error {
+	v := s.Job.Template.Properties.Validate
+	err := validate(ctx, s, v)
+	if err == nil {
+		s.ValLog.Printf("validation passed")
+		return nil
+	}
+	s.ValLog.Printf("validation failed: %v", err)
+	if onError(s.Job.Template.Properties.ErrorHandling, false) == template.ErrorHandlingAbort {
+		s.KeepWork = true
+	}
+	if v.ContinueDistributeOnFailure && ctx.Err() == nil {
+		s.ValidationErr = err
+		return nil
+	}
+	return fmt.Errorf("validation failed, nothing was distributed: %w (validation.log: kiln image builder logs --validation)", err)
+}
+
+func validate(ctx context.Context, s *State, v *template.Validate) error {
+	if s.Engine.Boot == nil {
+		return errors.New("in-VM validation needs QEMU, which this installation cannot start (run kiln doctor)")
+	}
+	t0 := time.Now()
+	ex, err := s.Engine.Boot.Boot(ctx, s.RawPath, s.WorkDir, s.ValLog)
+	if err != nil {
+		return fmt.Errorf("boot the image: %w", err)
+	}
+	defer ex.Close(context.WithoutCancel(ctx))
+	s.ValLog.Printf("the image booted and is ready in %s", elapsed(t0))
+	for i, c := range v.InVMValidations {
+		label := fmt.Sprintf("%s validator %q (inVMValidations[%d])", c.Type, c.Name, i)
+		t1 := time.Now()
+		s.ValLog.Printf("(telemetry) Starting validator %s", label)
+		if err := runOne(ctx, s, ex, s.ValLog, fmt.Sprintf("v%d", i), c); err != nil {
+			return fmt.Errorf("%s failed: %w", label, err)
+		}
+		s.ValLog.Printf("(telemetry) ending %s (%s)", label, elapsed(t1))
+	}
+	return nil
+}

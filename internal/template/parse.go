@@ -1,0 +1,70 @@
+package template
+
+import (
+	"reflect"
+	"strings"
+)
+
+// ParseOptions configure Parse.
+type ParseOptions struct {
+	// Filename names the document in error messages.
+	Filename string
+}
+
+// Parse decodes an image template strictly. The document is JSON when its
+// first non-space byte is "{", else YAML (same shape; duplicate keys,
+// merge keys and multiple documents are refused).
+//
+// Two shapes are accepted: the full resource ({"type":
+// "Microsoft.VirtualMachineImages/imageTemplates", "apiVersion",
+// "location", "tags", "identity", "properties": {...}}, type optional) and
+// a bare properties object ({"source": ..., "customize": ..., ...}). Paths
+// in errors always start at the resource, so a bare document's fields are
+// reported as "properties.<field>".
+//
+// Field names are case-sensitive. Every unknown field, wrong type and
+// field that does not belong to its union kind (a "inline" on a File
+// customizer) is reported, all at once, as Errors. Parse checks shape
+// only; call Validate for meaning (required fields, ranges, references).
+func Parse(data []byte, opts ParseOptions) (*ImageTemplate, error) {
+	tree, list := decodeTree(data)
+	if len(list) > 0 && tree == nil {
+		return nil, list.withFile(opts.Filename)
+	}
+	d := &decoder{errs: errs{list: list}}
+	t := d.document(tree)
+	if err := d.errs.list.withFile(opts.Filename); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// document decodes the top level in either shape.
+func (d *decoder) document(tree any) *ImageTemplate {
+	obj, ok := tree.(*object)
+	if !ok {
+		d.errs.add("", "", "an image template is an object, got %s", nodeKind(tree))
+		return nil
+	}
+	t := &ImageTemplate{}
+	if !isResource(obj) {
+		d.structValue("properties", obj, reflect.ValueOf(&t.Properties).Elem(), nil)
+		return t
+	}
+	d.structValue("", obj, reflect.ValueOf(t).Elem(), nil)
+	if t.Type != "" && !strings.EqualFold(t.Type, ResourceType) {
+		d.errs.add("type", "expected \""+ResourceType+"\"", "resource type %q is not an image template", t.Type)
+	}
+	return t
+}
+
+// isResource reports whether obj is the resource envelope: it has a key
+// that belongs to the envelope and not to properties.
+func isResource(obj *object) bool {
+	for _, k := range fieldsOf(reflect.TypeFor[ImageTemplate]()).names {
+		if _, ok := obj.vals[k]; ok {
+			return true
+		}
+	}
+	return false
+}
