@@ -2,6 +2,7 @@ package build
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -18,6 +19,8 @@ type DiskTools interface {
 	Convert(ctx context.Context, src, dst, format string) error
 	// SHA256 hashes a (possibly sparse) file.
 	SHA256(path string) (string, error)
+	// SHA256WithTrailer hashes path and path followed by the last n bytes of other.
+	SHA256WithTrailer(path, other string, n int64) (string, string, error)
 }
 
 // DefaultDiskGiB is the OS disk size of kiln's Debian platform images, as
@@ -50,28 +53,51 @@ func (*stepAssemble) Run(ctx context.Context, s *State) error {
 	}
 	s.RawPath = raw
 	s.Log.Printf("assembled a %d GiB GPT disk (BIOS boot, EFI system, ext4 root) in %s", size>>30, elapsed(t0))
-	for _, f := range []struct{ format, file string }{{"qcow2", "disk.qcow2"}, {"vhd", "disk.vhd"}} {
-		t1 := time.Now()
-		if err := s.Engine.Disk.Convert(ctx, raw, filepath.Join(s.WorkDir, f.file), f.format); err != nil {
-			return fmt.Errorf("convert to %s: %w", f.format, err)
-		}
-		s.Log.Printf("converted to %s in %s", f.format, elapsed(t1))
+	vhd, qcow := filepath.Join(s.WorkDir, "disk.vhd"), filepath.Join(s.WorkDir, "disk.qcow2")
+	if err := timed(s, "converted to a fixed VHD", func() error { return s.Engine.Disk.Convert(ctx, raw, vhd, "vhd") }); err != nil {
+		return fmt.Errorf("convert to vhd: %w", err)
 	}
-	for _, f := range []struct{ format, file string }{{"raw", "disk.raw"}, {"qcow2", "disk.qcow2"}, {"vhd", "disk.vhd"}} {
-		p := filepath.Join(s.WorkDir, f.file)
-		t1 := time.Now()
-		sum, err := s.Engine.Disk.SHA256(p)
-		if err != nil {
-			return fmt.Errorf("hash %s: %w", f.file, err)
+	// The raw and VHD digests come from one pass over the raw disk while
+	// the other core compresses the qcow2.
+	var rawSum, vhdSum, qcowSum string
+	hashed := make(chan error, 1)
+	go func() {
+		hashed <- timed(s, "hashed raw and vhd", func() (err error) {
+			rawSum, vhdSum, err = s.Engine.Disk.SHA256WithTrailer(raw, vhd, 512)
+			return err
+		})
+	}()
+	convErr := timed(s, "converted to a compressed qcow2", func() error {
+		if err := s.Engine.Disk.Convert(ctx, raw, qcow, "qcow2"); err != nil {
+			return fmt.Errorf("convert to qcow2: %w", err)
 		}
-		fi, err := os.Stat(p)
+		var err error
+		qcowSum, err = s.Engine.Disk.SHA256(qcow)
+		return err
+	})
+	if err := errors.Join(<-hashed, convErr); err != nil {
+		return err
+	}
+	for _, a := range []Artifact{{Format: "raw", Path: raw, SHA256: rawSum}, {Format: "qcow2", Path: qcow, SHA256: qcowSum}, {Format: "vhd", Path: vhd, SHA256: vhdSum}} {
+		fi, err := os.Stat(a.Path)
 		if err != nil {
 			return err
 		}
-		s.Artifacts = append(s.Artifacts, Artifact{Format: f.format, Path: p, SHA256: sum, Size: fi.Size(), VirtualSize: size})
-		s.Log.Printf("%s sha256 %s (%d bytes, hashed in %s)", f.file, sum, fi.Size(), elapsed(t1))
+		a.Size, a.VirtualSize = fi.Size(), size
+		s.Artifacts = append(s.Artifacts, a)
+		s.Log.Printf("%s: sha256 %s, %d bytes", filepath.Base(a.Path), a.SHA256, a.Size)
 	}
 	return nil
+}
+
+// timed runs f and logs how long it took.
+func timed(s *State, what string, f func() error) error {
+	t0 := time.Now()
+	err := f()
+	if err == nil {
+		s.Log.Printf("%s in %s", what, elapsed(t0))
+	}
+	return err
 }
 
 // diskSize honours vmProfile.osDiskSizeGB, else sizes the disk for the tree.

@@ -92,7 +92,7 @@ type State struct {
 	KeepWork bool
 	// ValidationErr is a validation failure that did not stop distribution.
 	ValidationErr error
-	subState string
+	subState      string
 }
 
 type fetched struct {

@@ -2,6 +2,8 @@ package build
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -10,6 +12,7 @@ import (
 	"time"
 
 	"github.com/kiln-dev/kiln/internal/executor"
+	"github.com/kiln-dev/kiln/internal/fetch"
 	"github.com/kiln-dev/kiln/internal/hostexec"
 	"github.com/kiln-dev/kiln/internal/source"
 	"github.com/kiln-dev/kiln/internal/template"
@@ -24,7 +27,7 @@ func (*stepFetch) SubState() string { return SubBuilding }
 func (*stepFetch) Cleanup(*State)   {}
 
 func (*stepFetch) Run(ctx context.Context, s *State) error {
-	f := &Fetcher{TemplateDir: s.Job.TemplateDir, Dir: filepath.Join(s.WorkDir, "inputs")}
+	f := &fetch.Fetcher{TemplateDir: s.Job.TemplateDir, Dir: filepath.Join(s.WorkDir, "inputs")}
 	get := func(key, path, uri, sum string) error {
 		if uri == "" {
 			return nil
@@ -326,4 +329,10 @@ func quoteAll(globs []string) []string {
 		out[i] = strings.NewReplacer(" ", `\ `, ";", `\;`, "&", `\&`, "|", `\|`, "$", `\$`, "`", "\\`", ")", `\)`, "(", `\(`).Replace(g)
 	}
 	return out
+}
+
+// textSHA256 hashes an inline script.
+func textSHA256(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
 }

@@ -157,13 +157,17 @@ func (a *app) open(ctx context.Context) error {
 	a.images = &image.Service{Store: st, Authz: a.checker}
 	runner := hostexec.Exec{}
 	engine := &build.Engine{
-		Runner:         runner,
-		Sources:        map[string]source.Resolver{template.SourcePlatformImage: &source.Debian{Runner: runner, CacheDir: cfg.CacheDir(), Mirror: cfg.Build.Mirror, MaxAge: cfg.Build.BaseMaxAge.Duration}},
+		Runner: runner,
+		Sources: map[string]source.Resolver{
+			template.SourcePlatformImage: &source.Debian{Runner: runner, CacheDir: cfg.CacheDir(), Mirror: cfg.Build.Mirror, MaxAge: cfg.Build.BaseMaxAge.Duration},
+			template.SourceDiskImage:     &source.DiskImage{Runner: runner, CacheDir: cfg.CacheDir()},
+		},
 		Publish:        &imagebuilder.Publisher{Blobs: &blob.Store{Dir: cfg.BlobDir()}, Images: a.images},
 		BuilderVersion: "kiln " + Version,
 		Disk:           diskTools{runner: runner},
-		Boot:           &build.QEMU{Runner: runner, Accel: a.accelFor},
 	}
+	vm := &build.QEMU{Runner: runner, Accel: a.accelFor}
+	engine.Boot, engine.VM = vm, vm.StartVMExecutor
 	a.builder = &imagebuilder.Service{Store: st, Authz: a.checker, Defaults: defaults, Groups: a.groups, Engine: engine,
 		RunsDir: cfg.RunsDir(), KeepRuns: cfg.Build.KeepRuns}
 	return a.builder.Recover(ctx)

@@ -108,7 +108,7 @@ func (a *app) templateCommand() *cobra.Command {
 					err = t.Validate(template.ValidateEnv{})
 				}
 				if err != nil {
-					failed = append(failed, fmt.Sprintf("%s:\n%v", f, err))
+					failed = append(failed, err.Error())
 				}
 				out = append(out, result{File: f, Valid: err == nil})
 			}

@@ -30,6 +30,10 @@ func (d diskTools) Convert(ctx context.Context, src, dst, format string) error {
 
 func (d diskTools) SHA256(path string) (string, error) { return disk.SHA256File(path) }
 
+func (d diskTools) SHA256WithTrailer(path, other string, n int64) (string, string, error) {
+	return disk.SHA256WithTrailer(path, other, n)
+}
+
 // probeAccel reports the accelerator builds and VMs use: forced by
 // configuration, or probed (a guest must make progress under KVM).
 func probeAccel(ctx context.Context, mode string) (string, string, error) {

@@ -57,14 +57,13 @@ type StepTiming struct {
 var RequiredPrograms = []string{"sfdisk", "mke2fs", "mkfs.vfat", "mmd", "mcopy", "grub-mkimage"}
 
 type assembler struct {
-	r    hostexec.Runner
-	o    AssembleOptions
-	l    *Layout
-	k    Kernel
-	tmp  string
-	log  *slog.Logger
-	env  []string
-	step string
+	r   hostexec.Runner
+	o   AssembleOptions
+	l   *Layout
+	k   Kernel
+	tmp string
+	log *slog.Logger
+	env []string
 }
 
 // Assemble builds a bootable GPT raw disk image from opts.RootDir.
@@ -83,8 +82,8 @@ func Assemble(ctx context.Context, r hostexec.Runner, opts AssembleOptions) (*La
 		name string
 		fn   func(context.Context) error
 	}{
-		{"write boot files", a.writeTreeFiles},
 		{"check size", a.checkSize},
+		{"write boot files", a.writeTreeFiles},
 		{"partition", a.partition},
 		{"root filesystem", a.rootFS},
 		{"EFI system partition", a.espFS},

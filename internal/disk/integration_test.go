@@ -168,4 +168,7 @@ func bootToLogin(ctx context.Context, t *testing.T, name string, cfg qemu.Machin
 		t.Errorf("%s shutdown: %v", name, err)
 	}
 	t.Logf("%s shutdown: %6.2fs", name, time.Since(stop).Seconds())
+	if keep := os.Getenv("KILN_TEST_KEEP_LOGS"); keep != "" {
+		os.WriteFile(filepath.Join(keep, name+"-serial.log"), m.Console(), 0o644)
+	}
 }

@@ -120,6 +120,9 @@ func (s *Service) Create(ctx context.Context, p authz.Principal, req CreateReque
 	if err := t.Validate(template.ValidateEnv{IdentityExists: s.IdentityExists}); err != nil {
 		return Template{}, err
 	}
+	if err := localBuildable(t.Properties); err != nil {
+		return Template{}, err
+	}
 	body, _ := json.Marshal(stored{Template: t, TemplateDir: req.TemplateDir, Secrets: req.Secrets})
 	_, err = s.Store.CreateResource(ctx, store.Resource{ID: id, Type: template.ResourceType, Name: req.Name,
 		Subscription: s.Defaults.SubscriptionID, ResourceGroup: req.Group, Parent: grp.ID, Location: t.Location, Body: body})
@@ -308,3 +311,22 @@ func processAlive(pid int) bool {
 
 // newRunID makes a run ID.
 func newRunID() string { return uuid.NewString() }
+
+// localBuildable refuses what is valid on Azure but cannot run in a local
+// Linux build: Windows customizers and validators.
+func localBuildable(p template.Properties) error {
+	var errs []error
+	check := func(path string, steps []template.Customizer) {
+		for i, c := range steps {
+			switch c.Type {
+			case template.CustomizerPowerShell, template.CustomizerWindowsRestart, template.CustomizerWindowsUpdate:
+				errs = append(errs, fmt.Errorf("%s[%d].type: %s runs only on Windows images, which kiln cannot build locally; use Shell, File, Update or Restart (the template stays valid for Azure)", path, i, c.Type))
+			}
+		}
+	}
+	check("properties.customize", p.Customize)
+	if p.Validate != nil {
+		check("properties.validate.inVMValidations", p.Validate.InVMValidations)
+	}
+	return errors.Join(errs...)
+}

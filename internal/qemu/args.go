@@ -21,10 +21,11 @@ const (
 	AccelTCG = "tcg"
 )
 
-// DefaultTCGCPU is the CPU model used under TCG when none is given. "max"
-// makes glibc pick AVX2/AVX-512 string routines that TCG emulates slowly:
-// a Debian 12 cloud image took 84 s to reach login with -cpu max and 33 s
-// with qemu64 on the same host.
+// DefaultTCGCPU is the CPU model used under TCG when none is given. A
+// Debian 12 cloud image reached login in 42 s with -cpu max and 34 s with
+// qemu64 on the same 2-core host (UEFI, 2 vCPUs), most likely because with
+// max glibc picks AVX2 routines that TCG emulates slowly. qemu64 also keeps
+// customizer builds from baking in instructions real hardware may lack.
 const DefaultTCGCPU = "qemu64"
 
 // Boot firmware kinds.

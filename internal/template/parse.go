@@ -31,31 +31,53 @@ func Parse(data []byte, opts ParseOptions) (*ImageTemplate, error) {
 	if len(list) > 0 && tree == nil {
 		return nil, list.withFile(opts.Filename)
 	}
-	d := &decoder{errs: errs{list: list}}
-	t := d.document(tree)
+	d := &decoder{}
+	t, bare := d.document(tree)
+	if bare {
+		list = underProperties(list)
+	}
+	d.errs.list = append(list, d.errs.list...)
 	if err := d.errs.list.withFile(opts.Filename); err != nil {
 		return nil, err
 	}
 	return t, nil
 }
 
-// document decodes the top level in either shape.
-func (d *decoder) document(tree any) *ImageTemplate {
+// document decodes the top level in either shape; bare is true for a
+// bare properties object.
+func (d *decoder) document(tree any) (t *ImageTemplate, bare bool) {
 	obj, ok := tree.(*object)
 	if !ok {
 		d.errs.add("", "", "an image template is an object, got %s", nodeKind(tree))
-		return nil
+		return nil, false
 	}
-	t := &ImageTemplate{}
+	t = &ImageTemplate{}
 	if !isResource(obj) {
 		d.structValue("properties", obj, reflect.ValueOf(&t.Properties).Elem(), nil)
-		return t
+		return t, true
 	}
 	d.structValue("", obj, reflect.ValueOf(t).Elem(), nil)
 	if t.Type != "" && !strings.EqualFold(t.Type, ResourceType) {
 		d.errs.add("type", "expected \""+ResourceType+"\"", "resource type %q is not an image template", t.Type)
 	}
-	return t
+	return t, false
+}
+
+// underProperties moves the paths of errors found while reading a bare
+// properties document (duplicate keys) under "properties".
+func underProperties(list Errors) Errors {
+	out := make(Errors, len(list))
+	for i, e := range list {
+		switch {
+		case e.Path == "":
+		case strings.HasPrefix(e.Path, "["):
+			e.Path = "properties" + e.Path
+		default:
+			e.Path = "properties." + e.Path
+		}
+		out[i] = e
+	}
+	return out
 }
 
 // isResource reports whether obj is the resource envelope: it has a key

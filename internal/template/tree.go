@@ -140,27 +140,23 @@ func (t *jsonTree) array(path string, depth int) (any, error) {
 	return arr, err
 }
 
-// syntaxError locates a JSON decoding error by line and column.
+// syntaxError locates a JSON decoding error by line and column. The
+// token stream's offsets are not always exact, so the document is scanned
+// again with json.Unmarshal, whose syntax errors count the offending byte.
 func (t *jsonTree) syntaxError(err error) FieldError {
 	off := t.dec.InputOffset()
-	var syn *json.SyntaxError
-	switch {
-	case errors.As(err, &syn):
-		off = syn.Offset - 1 // Offset counts the offending byte
-	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		off, err = int64(len(t.data)), errors.New("unexpected end of input")
-	case errors.Is(err, errTrailing):
-		off = skipSpace(t.data, off)
+	if !errors.Is(err, errTooDeep) {
+		var v any
+		var syn *json.SyntaxError
+		if uerr := json.Unmarshal(t.data, &v); errors.As(uerr, &syn) {
+			err, off = uerr, syn.Offset-1
+			if strings.HasPrefix(syn.Error(), "unexpected end") {
+				err, off = errors.New("unexpected end of input"), int64(len(t.data))
+			}
+		}
 	}
 	line, col := lineCol(t.data, off)
 	return FieldError{Message: "invalid JSON: " + err.Error(), Line: line, Column: col}
-}
-
-func skipSpace(data []byte, off int64) int64 {
-	for off < int64(len(data)) && strings.IndexByte(" \t\r\n", data[off]) >= 0 {
-		off++
-	}
-	return off
 }
 
 // lineCol converts a byte offset into a 1-based line and column (in bytes).

@@ -105,7 +105,11 @@ func (v *validator) identity(p string, id *Identity) {
 			v.add(joinKey(p, "userAssignedIdentities"), "", "an identity of type None takes no user-assigned identities")
 		}
 	default:
-		v.add(joinKey(p, "type"), suggestHint(id.Type, []string{"UserAssigned", "None"}), "identity type must be UserAssigned or None, got %q", id.Type)
+		hint := suggestHint(id.Type, []string{"UserAssigned", "None"})
+		if strings.Contains(strings.ToLower(id.Type), "systemassigned") {
+			hint = "Image Builder uses a single user-assigned identity, not a system-assigned one"
+		}
+		v.add(joinKey(p, "type"), hint, "identity type must be UserAssigned or None, got %q", id.Type)
 	}
 	for _, key := range sortedKeys(id.UserAssignedIdentities) {
 		v.identityRef(joinKey(joinKey(p, "userAssignedIdentities"), key), key)

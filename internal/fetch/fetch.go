@@ -1,4 +1,7 @@
-package build
+// Package fetch gets the files templates reference (scripts, files, disk
+// images): a path relative to the template, file://, or http(s):// with
+// retries, checking an optional sha256.
+package fetch
 
 import (
 	"context"
@@ -57,7 +60,7 @@ func (f *Fetcher) Fetch(ctx context.Context, uri, wantSHA string) (string, strin
 	if err != nil {
 		return "", "", err
 	}
-	sum, err := fileSHA256(dst)
+	sum, err := FileSHA256(dst)
 	if err != nil {
 		return "", "", err
 	}
@@ -138,7 +141,8 @@ func fetchOnce(ctx context.Context, client *http.Client, uri, dst string) error 
 	return out.Close()
 }
 
-func fileSHA256(path string) (string, error) {
+// FileSHA256 hashes a file.
+func FileSHA256(path string) (string, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return "", err
@@ -149,10 +153,4 @@ func fileSHA256(path string) (string, error) {
 		return "", err
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
-}
-
-// textSHA256 hashes an inline script.
-func textSHA256(s string) string {
-	sum := sha256.Sum256([]byte(s))
-	return hex.EncodeToString(sum[:])
 }
