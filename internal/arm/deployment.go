@@ -172,7 +172,7 @@ func (ev *evaluation) checkTopLevel() {
 	if cv, ok := ev.tmpl["contentVersion"].(string); !ok || cv == "" {
 		ev.failHint("contentVersion", `add "contentVersion": "1.0.0.0"`, "contentVersion is required")
 	}
-	if fns, ok := ev.tmpl["functions"].([]any); ok && len(fns) > 0 || ev.tmpl["functions"] != nil && !ok {
+	if fns, present := ev.tmpl["functions"]; present && !isEmptyArray(fns) {
 		ev.failHint("functions", "inline the functions' bodies where they are used", "user-defined functions are not supported")
 	}
 }
@@ -190,6 +190,11 @@ func (ev *evaluation) checkSchema() {
 	case !strings.Contains(lower, "deploymenttemplate.json"):
 		ev.fail("$schema", "%q is not a deployment template schema", schema)
 	}
+}
+
+func isEmptyArray(v any) bool {
+	arr, ok := v.([]any)
+	return v == nil || ok && len(arr) == 0
 }
 
 func contains(list []string, s string) bool {

@@ -163,6 +163,8 @@ func TestEvaluateDeploymentErrors(t *testing.T) {
 			"parameters.p: parameter 'p' is required: no value was given and it has no defaultValue (pass it with --parameters p=VALUE or give it a defaultValue)"},
 		{"undeclared parameter", deployment(`{"location": {"type": "string"}}`, "", ""), map[string]any{"location": "x", "loaction": "y"},
 			"parameters.loaction: a value was given for parameter 'loaction', which the template does not declare (did you mean 'location'?)"},
+		{"no parameters declared", deployment("", "", ""), map[string]any{"x": 1},
+			"parameters.x: a value was given for parameter 'x', which the template does not declare (the template declares no parameters)"},
 		{"not allowed", deployment(`{"p": {"type": "string", "allowedValues": ["a", "b"]}}`, "", ""), map[string]any{"p": "c"},
 			`parameters.p: value "c" is not allowed (allowed values: "a", "b")`},
 		{"array element not allowed", deployment(`{"p": {"type": "array", "allowedValues": ["a", "b"]}}`, "", ""), map[string]any{"p": []any{"a", "z"}},

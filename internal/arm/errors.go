@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
 	"strconv"
 	"strings"
 )
@@ -66,12 +65,22 @@ func (es Errors) asError() error {
 	return es
 }
 
-// simpleKey is a map key that can be written as ".key" in a path.
-var simpleKey = regexp.MustCompile(`^[A-Za-z_$][A-Za-z0-9_$-]*$`)
+// simpleKey reports whether an object key can be written ".key" in a
+// path: a letter, "_" or "$", then also digits and "-".
+func simpleKey(k string) bool {
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		letter := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_' || c == '$'
+		if !letter && (i == 0 || !(c >= '0' && c <= '9' || c == '-')) {
+			return false
+		}
+	}
+	return k != ""
+}
 
 // joinKey appends an object key to a JSON path.
 func joinKey(path, key string) string {
-	if simpleKey.MatchString(key) {
+	if simpleKey(key) {
 		if path == "" {
 			return key
 		}

@@ -50,40 +50,24 @@ func (e *SyntaxError) Error() string {
 // node is an expression tree node.
 type node interface {
 	String() string
-	pos() int
 }
 
 type (
-	strNode struct {
-		at  int
-		val string
-	}
-	intNode struct {
-		at  int
-		val int64
-	}
+	strNode  struct{ val string }
+	intNode  struct{ val int64 }
 	callNode struct {
-		at   int
 		name string
 		args []node
 	}
 	propNode struct {
-		at   int
 		x    node
 		name string
 	}
 	indexNode struct {
-		at    int
 		x     node
 		index node
 	}
 )
-
-func (n *strNode) pos() int   { return n.at }
-func (n *intNode) pos() int   { return n.at }
-func (n *callNode) pos() int  { return n.at }
-func (n *propNode) pos() int  { return n.at }
-func (n *indexNode) pos() int { return n.at }
 
 func (n *strNode) String() string {
 	return "'" + strings.ReplaceAll(n.val, "'", "''") + "'"
@@ -190,17 +174,15 @@ func (p *parser) parsePostfix(x node, depth int) (node, error) {
 			if depth >= MaxExpressionDepth {
 				return nil, p.errorf("expression is nested deeper than %d levels", MaxExpressionDepth)
 			}
-			at := p.pos
 			p.pos++
 			p.skipSpace()
 			name := p.ident()
 			if name == "" {
 				return nil, p.errorf("expected a property name after \".\", found %s", p.describe())
 			}
-			x = &propNode{at: at, x: x, name: name}
+			x = &propNode{x: x, name: name}
 		case '[':
 			depth++
-			at := p.pos
 			p.pos++
 			idx, err := p.parseExpr(depth)
 			if err != nil {
@@ -209,7 +191,7 @@ func (p *parser) parsePostfix(x node, depth int) (node, error) {
 			if err := p.expect(']'); err != nil {
 				return nil, err
 			}
-			x = &indexNode{at: at, x: x, index: idx}
+			x = &indexNode{x: x, index: idx}
 		default:
 			return x, nil
 		}
@@ -254,7 +236,7 @@ func (p *parser) parseString() (node, error) {
 			p.pos++
 			continue
 		}
-		return &strNode{at: at, val: sb.String()}, nil
+		return &strNode{val: sb.String()}, nil
 	}
 	p.pos = at
 	return nil, p.errorf("unterminated string (a quote inside a string is written '')")
@@ -280,11 +262,10 @@ func (p *parser) parseInt() (node, error) {
 	if p.pos < p.end && (isIdentStart(p.src[p.pos]) || p.src[p.pos] == '.' && p.pos+1 < p.end && isDigit(p.src[p.pos+1])) {
 		return nil, p.errorf("only integers are supported, found %s", p.describe())
 	}
-	return &intNode{at: at, val: v}, nil
+	return &intNode{val: v}, nil
 }
 
 func (p *parser) parseCall(depth int) (node, error) {
-	at := p.pos
 	name := p.ident()
 	p.skipSpace()
 	if p.peek() == '.' {
@@ -298,7 +279,7 @@ func (p *parser) parseCall(depth int) (node, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &callNode{at: at, name: name, args: args}, nil
+	return &callNode{name: name, args: args}, nil
 }
 
 // parseArgs parses "a, b, c)" after the opening parenthesis.

@@ -58,7 +58,11 @@ func (ev *evaluation) checkUndeclared(given map[string]any, decls map[string]any
 			continue
 		}
 		hint := didYouMean(name, names, "'")
-		if hint == "" {
+		switch {
+		case hint != "":
+		case len(names) == 0:
+			hint = "the template declares no parameters"
+		default:
 			hint = "declared parameters: " + strings.Join(names, ", ")
 		}
 		ev.failHint(joinKey("parameters", name), hint, "a value was given for parameter '%s', which the template does not declare", name)

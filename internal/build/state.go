@@ -122,6 +122,9 @@ type Engine struct {
 	VM func(ctx context.Context, root, workDir string, log *Logger) (executor.Executor, error)
 	// Boot starts validation VMs; nil means in-VM validation is unavailable.
 	Boot Booter
+	// HostCheck fails when the host lacks programs or privileges a build
+	// needs, saying what to install; nil skips the check.
+	HostCheck func(ctx context.Context) error
 	// Disk assembles and converts disk images.
 	Disk DiskTools
 }
@@ -184,7 +187,7 @@ func (e *Engine) newState(job Job) (*State, func(), error) {
 
 func (e *Engine) steps(s *State) []Step {
 	p := s.Job.Template.Properties
-	steps := []Step{&stepFetch{}, &stepSource{}}
+	steps := []Step{&stepPreflight{}, &stepFetch{}, &stepSource{}}
 	if p.Validate == nil || !p.Validate.SourceValidationOnly {
 		steps = append(steps, &stepCustomize{}, &stepGeneralize{})
 	}
@@ -225,6 +228,7 @@ func (e *Engine) outcome(ctx context.Context, s *State, err error) Outcome {
 		// continueDistributeOnFailure: distributed, but validation failed.
 		out.RunState, out.Message = StatePartiallySucceeded, "validation failed, distributed anyway (continueDistributeOnFailure): "+s.ValidationErr.Error()
 	}
+	out.Message = s.Log.redact(out.Message)
 	if out.RunState != StateSucceeded {
 		out.Message += fmt.Sprintf(" (customization.log: kiln image builder logs -g %s -n %s)", groupOf(s.Job.TemplateID), s.Job.TemplateName)
 		if s.KeepWork {

@@ -166,6 +166,7 @@ func (a *app) open(ctx context.Context) error {
 		BuilderVersion: "kiln " + Version,
 		Disk:           diskTools{runner: runner},
 	}
+	engine.HostCheck = hostCheck
 	vm := &build.QEMU{Runner: runner, Accel: a.accelFor}
 	engine.Boot, engine.VM = vm, vm.StartVMExecutor
 	a.builder = &imagebuilder.Service{Store: st, Authz: a.checker, Defaults: defaults, Groups: a.groups, Engine: engine,

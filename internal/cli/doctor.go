@@ -2,9 +2,11 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -43,4 +45,24 @@ func accelCachePath() string {
 		return filepath.Join(os.TempDir(), "kiln-accel.json")
 	}
 	return filepath.Join(home, "state", "accel.json")
+}
+
+// hostCheck runs the doctor's checks (without the accelerator probe) before
+// a build and refuses to start when something is missing.
+func hostCheck(ctx context.Context) error {
+	rep := doctor.Run(ctx, doctor.DefaultEnv())
+	if rep.OK() {
+		return nil
+	}
+	var missing []string
+	for _, c := range rep.Checks {
+		if c.Status == doctor.StatusMissing || c.Status == doctor.StatusFail {
+			missing = append(missing, c.Name+": "+c.Detail)
+		}
+	}
+	msg := "the host cannot build images: " + strings.Join(missing, "; ")
+	if line := rep.AptInstallLine(); line != "" {
+		msg += "; install what is missing with: " + line
+	}
+	return errors.New(msg + " (kiln doctor shows every check)")
 }

@@ -18,6 +18,28 @@ import (
 	"github.com/kiln-dev/kiln/internal/tattoo"
 )
 
+// sharedHome is one KILN_HOME for all end-to-end tests, so the Debian base
+// is bootstrapped once (KILN_E2E_HOME keeps it between runs).
+var sharedHome string
+
+func TestMain(m *testing.M) {
+	sharedHome = os.Getenv("KILN_E2E_HOME")
+	tmp := ""
+	if sharedHome == "" {
+		var err error
+		tmp, err = os.MkdirTemp("", "kiln-e2e-")
+		if err != nil {
+			panic(err)
+		}
+		sharedHome = filepath.Join(tmp, "home")
+	}
+	code := m.Run()
+	if tmp != "" {
+		os.RemoveAll(tmp)
+	}
+	os.Exit(code)
+}
+
 type env struct {
 	t    *testing.T
 	bin  string
@@ -43,10 +65,7 @@ func setup(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	e := &env{t: t, root: root, bin: filepath.Join(t.TempDir(), "kiln")}
-	e.home = os.Getenv("KILN_E2E_HOME")
-	if e.home == "" {
-		e.home = filepath.Join(t.TempDir(), "home")
-	}
+	e.home = sharedHome
 	build := exec.Command("go", "build", "-o", e.bin, "./cmd/kiln")
 	build.Dir = root
 	if out, err := build.CombinedOutput(); err != nil {

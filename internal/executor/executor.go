@@ -105,5 +105,8 @@ func (t *tailWriter) String() string {
 	if t.part != "" {
 		lines = append(append([]string{}, lines...), t.part)
 	}
+	if len(lines) > t.n {
+		lines = lines[len(lines)-t.n:]
+	}
 	return strings.Join(lines, "\n")
 }

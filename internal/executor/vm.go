@@ -177,7 +177,9 @@ func (v *VM) Run(ctx context.Context, script string, out io.Writer) error {
 	tail := newTail(out, 25)
 	sess.Stdout, sess.Stderr = tail, tail
 	done := make(chan error, 1)
-	go func() { done <- sess.Run("env " + strings.Join(Env, " ") + " /bin/sh -c " + shellQuote(script) + " </dev/null") }()
+	go func() {
+		done <- sess.Run("env " + strings.Join(Env, " ") + " /bin/sh -c " + shellQuote(script) + " </dev/null")
+	}()
 	select {
 	case <-ctx.Done():
 		sess.Signal(ssh.SIGKILL)

@@ -37,13 +37,13 @@ const (
 
 // Template is an image template as `az image builder show` returns it.
 type Template struct {
-	ID         string            `json:"id"`
-	Name       string            `json:"name"`
-	Type       string            `json:"type"`
-	Location   string            `json:"location"`
-	Tags       map[string]string `json:"tags,omitempty"`
+	ID         string             `json:"id"`
+	Name       string             `json:"name"`
+	Type       string             `json:"type"`
+	Location   string             `json:"location"`
+	Tags       map[string]string  `json:"tags,omitempty"`
 	Identity   *template.Identity `json:"identity,omitempty"`
-	Properties Properties        `json:"properties"`
+	Properties Properties         `json:"properties"`
 }
 
 // Properties are the template's properties plus Azure's read-only fields.
@@ -117,10 +117,7 @@ func (s *Service) Create(ctx context.Context, p authz.Principal, req CreateReque
 	if t.Location == "" {
 		t.Location = grp.Location
 	}
-	if err := t.Validate(template.ValidateEnv{IdentityExists: s.IdentityExists}); err != nil {
-		return Template{}, err
-	}
-	if err := localBuildable(t.Properties); err != nil {
+	if err := t.Validate(template.ValidateEnv{IdentityExists: s.IdentityExists, LocalBuild: true}); err != nil {
 		return Template{}, err
 	}
 	body, _ := json.Marshal(stored{Template: t, TemplateDir: req.TemplateDir, Secrets: req.Secrets})
@@ -311,22 +308,3 @@ func processAlive(pid int) bool {
 
 // newRunID makes a run ID.
 func newRunID() string { return uuid.NewString() }
-
-// localBuildable refuses what is valid on Azure but cannot run in a local
-// Linux build: Windows customizers and validators.
-func localBuildable(p template.Properties) error {
-	var errs []error
-	check := func(path string, steps []template.Customizer) {
-		for i, c := range steps {
-			switch c.Type {
-			case template.CustomizerPowerShell, template.CustomizerWindowsRestart, template.CustomizerWindowsUpdate:
-				errs = append(errs, fmt.Errorf("%s[%d].type: %s runs only on Windows images, which kiln cannot build locally; use Shell, File, Update or Restart (the template stays valid for Azure)", path, i, c.Type))
-			}
-		}
-	}
-	check("properties.customize", p.Customize)
-	if p.Validate != nil {
-		check("properties.validate.inVMValidations", p.Validate.InVMValidations)
-	}
-	return errors.Join(errs...)
-}

@@ -75,7 +75,10 @@ func newETag() string {
 	return hex.EncodeToString(b)
 }
 
-const timeFormat = time.RFC3339Nano
+// timeFormat has a fixed width so that stored times sort as text in time
+// order (ListRuns orders by start_time); RFC3339Nano drops trailing zeros,
+// which puts 12:00:00Z after 12:00:00.5Z.
+const timeFormat = "2006-01-02T15:04:05.000000000Z07:00"
 
 func formatTime(t time.Time) string {
 	if t.IsZero() {
@@ -84,8 +87,9 @@ func formatTime(t time.Time) string {
 	return t.UTC().Format(timeFormat)
 }
 
+// parseTime reads times in timeFormat and in the RFC3339Nano of older databases.
 func parseTime(s string) time.Time {
-	t, _ := time.Parse(timeFormat, s)
+	t, _ := time.Parse(time.RFC3339Nano, s)
 	return t
 }
 

@@ -2,7 +2,6 @@ package template
 
 import (
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 )
@@ -94,12 +93,22 @@ func (c *errs) add(path, hint, format string, args ...any) {
 	c.list = append(c.list, FieldError{Path: path, Message: fmt.Sprintf(format, args...), Hint: hint})
 }
 
-// simpleKey is an object key that can be written ".key" in a path.
-var simpleKey = regexp.MustCompile(`^[A-Za-z_$][A-Za-z0-9_$-]*$`)
+// simpleKey reports whether an object key can be written ".key" in a
+// path: a letter, "_" or "$", then also digits and "-".
+func simpleKey(k string) bool {
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		letter := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_' || c == '$'
+		if !letter && (i == 0 || !(c >= '0' && c <= '9' || c == '-')) {
+			return false
+		}
+	}
+	return k != ""
+}
 
 // joinKey appends an object key to a JSON path.
 func joinKey(path, key string) string {
-	if !simpleKey.MatchString(key) {
+	if !simpleKey(key) {
 		return path + "[" + strconv.Quote(key) + "]"
 	}
 	if path == "" {
@@ -149,13 +158,4 @@ func editDistance(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(b)]
-}
-
-// quoteList prints names as "a", "b", "c".
-func quoteList(names []string) string {
-	q := make([]string, len(names))
-	for i, n := range names {
-		q[i] = strconv.Quote(n)
-	}
-	return strings.Join(q, ", ")
 }

@@ -234,6 +234,7 @@ type KilnSettings struct {
 	Mirror string `json:"mirror,omitempty"`
 	// Snapshot pins the archive to snapshot.debian.org at this timestamp (YYYYMMDDTHHMMSSZ).
 	Snapshot string `json:"snapshot,omitempty"`
-	// Secrets lists template parameters or literal values redacted from logs.
+	// RedactValues are values (such as an ARM deployment's secure
+	// parameters) to redact from logs; never part of the document.
 	RedactValues []string `json:"-"`
 }

@@ -51,6 +51,11 @@ func (d *decoder) document(tree any) (t *ImageTemplate, bare bool) {
 		d.errs.add("", "", "an image template is an object, got %s", nodeKind(tree))
 		return nil, false
 	}
+	if isDeploymentTemplate(obj) {
+		d.errs.add("", "evaluate it with: kiln deployment group create -g RG --template-file FILE",
+			"this is an ARM deployment template, not an image template")
+		return nil, false
+	}
 	t = &ImageTemplate{}
 	if !isResource(obj) {
 		d.structValue("properties", obj, reflect.ValueOf(&t.Properties).Elem(), nil)
@@ -78,6 +83,12 @@ func underProperties(list Errors) Errors {
 		out[i] = e
 	}
 	return out
+}
+
+// isDeploymentTemplate recognizes an ARM deployment template by its schema.
+func isDeploymentTemplate(obj *object) bool {
+	schema, _ := obj.vals["$schema"].(string)
+	return strings.Contains(strings.ToLower(schema), "deploymenttemplate.json")
 }
 
 // isResource reports whether obj is the resource envelope: it has a key

@@ -140,6 +140,28 @@ func TestParseMinimalYAML(t *testing.T) {
 	}
 }
 
+func TestParseYAMLScalars(t *testing.T) {
+	doc := "buildTimeoutInMinutes: 0x3C\nvmProfile: {osDiskSizeGB: 1e2}\nstagingResourceGroup: 2024-01-01\n" +
+		"customize:\n  - {type: PowerShell, validExitCodes: [0o7, +1], runElevated: true, inline: [~, 'x']}\n"
+	_, err := Parse([]byte(doc), ParseOptions{})
+	if err == nil || err.Error() != "properties.customize[0].inline[0]: expected string, got null" {
+		t.Fatalf("got %v", err)
+	}
+	got, err := Parse([]byte(strings.Replace(doc, "~, ", "", 1)), ParseOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &ImageTemplate{Properties: Properties{
+		BuildTimeoutInMinutes: 60,
+		VMProfile:             &VMProfile{OSDiskSizeGB: 100},
+		StagingResourceGroup:  "2024-01-01",
+		Customize:             []Customizer{{Type: "PowerShell", ValidExitCodes: []int{7, 1}, RunElevated: true, Inline: []string{"x"}}},
+	}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("mismatch (-want +got):\n%s", diff)
+	}
+}
+
 func TestParseNullIsAbsent(t *testing.T) {
 	got, err := Parse([]byte(`{"source": {"type": "Shell-less", "publisher": null}, "customize": null, "distribute": [], "vmProfile": null}`), ParseOptions{})
 	if err == nil || err.Error() != `properties.source.type: unknown source type "Shell-less"; valid values: PlatformImage, ManagedImage, SharedImageVersion, DiskImage` {
@@ -270,6 +292,18 @@ var parseErrorCases = []struct {
 	{"YAML: merge keys",
 		"base: &b {type: Shell}\ncustomize:\n  - <<: *b\n    inline: [x]\n",
 		`t.json:3:5: invalid YAML: merge keys (<<) are not supported; write the fields out`},
+	{"ARM deployment template",
+		`{"$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#", "contentVersion": "1.0.0.0", "resources": []}`,
+		`this is an ARM deployment template, not an image template (evaluate it with: kiln deployment group create -g RG --template-file FILE)`},
+	{"YAML: numbers that are not finite",
+		"buildTimeoutInMinutes: .inf\n",
+		`t.json:1:24: invalid YAML: unsupported number ".inf"`},
+	{"YAML: custom tags",
+		"stagingResourceGroup: !vault secret\n",
+		`t.json:1:23: invalid YAML: unsupported tag !vault on "secret"`},
+	{"YAML: keys must be scalars",
+		"? [a, b]\n: c\n",
+		`t.json:1:3: invalid YAML: mapping keys must be plain strings`},
 	{"YAML: scalar document",
 		"just text\n",
 		`an image template is an object, got string`},

@@ -188,6 +188,20 @@ var validateCases = []struct {
 	},
 		"type: resource type \"Microsoft.Compute/images\" is not an image template (expected \"Microsoft.VirtualMachineImages/imageTemplates\")\n" +
 			"name: invalid name \"my template\": use 1 to 64 letters, digits, '-', '_' or '.'"},
+	{"optimize", func(t *ImageTemplate) {
+		t.Properties.Optimize.VMBoot.State = "enabled"
+		t.Properties.Optimize.Workload = &OptimizeWorkload{State: "Enabled", ScriptURI: "https://example.com/w.sh", SHA256Checksum: "x"}
+	},
+		"properties.optimize.vmBoot.state: \"enabled\" is not one of Enabled, Disabled (did you mean \"Enabled\"?)\n" +
+			"properties.optimize.workload.sha256Checksum: expected 64 hexadecimal characters (a SHA-256 digest), got \"x\" (compute it with: sha256sum FILE)"},
+	{"URIs", func(t *ImageTemplate) {
+		t.Properties.Customize[0].ScriptURI = "https:///no-host.sh"
+		t.Properties.Customize[1] = Customizer{Type: "Shell", Name: "win", ScriptURI: `C:\scripts\a.ps1`}
+		t.Properties.Distribute[1].URI = "s3://bucket/x.vhd"
+		t.Properties.Source = Source{Type: "SharedImageVersion", ImageVersionID: "/sharedGalleries/g/images/i/versions/latest"}
+	},
+		"properties.customize[0].scriptUri: URI \"https:///no-host.sh\" has no host\n" +
+			"properties.distribute[1].uri: unsupported URI scheme \"s3\" (use https://, file:// or a local path)"},
 	{"kiln settings", func(t *ImageTemplate) {
 		t.Properties.Kiln = &KilnSettings{Executor: "qemu", Snapshot: "2025-01-01", Mirror: "deb.debian.org", Packages: []string{"ok", "Bad Name", "curl=7.88.1-10"}}
 	},
