@@ -6,13 +6,16 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
+	"strings"
 	"time"
 )
 
 // DiskTools assemble and convert disk images (package disk, through qemu-img).
 type DiskTools interface {
-	// Assemble writes a bootable GPT raw disk of size bytes from a root tree.
-	Assemble(ctx context.Context, root, raw string, size int64, seed string) error
+	// Assemble writes a bootable GPT raw disk of size bytes from a root
+	// tree, with extra kernel command-line arguments.
+	Assemble(ctx context.Context, root, raw string, size int64, seed string, cmdline []string) error
 	// TreeSize is the space a root tree needs, in bytes.
 	TreeSize(ctx context.Context, root string) (int64, error)
 	// Convert writes src (raw) as format (qcow2, raw, vhd) to dst.
@@ -48,7 +51,11 @@ func (*stepAssemble) Run(ctx context.Context, s *State) error {
 	}
 	raw := filepath.Join(s.WorkDir, "disk.raw")
 	t0 := time.Now()
-	if err := s.Engine.Disk.Assemble(ctx, s.RootDir, raw, size, s.Job.RunID); err != nil {
+	cmdline, err := KernelArgs(s.RootDir)
+	if err != nil {
+		return err
+	}
+	if err := s.Engine.Disk.Assemble(ctx, s.RootDir, raw, size, s.Job.RunID, cmdline); err != nil {
 		return err
 	}
 	s.RawPath = raw
@@ -118,4 +125,30 @@ func diskSize(ctx context.Context, s *State) (int64, error) {
 		gib++
 	}
 	return gib << 30, nil
+}
+
+// KernelCmdlineDir holds files of extra kernel arguments inside an image
+// (one or more per line, # comments): customizers and hardening profiles
+// add arguments there because kiln writes the bootloader configuration.
+const KernelCmdlineDir = "etc/kiln/kernel-cmdline.d"
+
+// KernelArgs reads the extra kernel arguments of a root tree, in file-name order.
+func KernelArgs(root string) ([]string, error) {
+	files, err := filepath.Glob(filepath.Join(root, KernelCmdlineDir, "*.conf"))
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(files)
+	var args []string
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("read kernel arguments: %w", err)
+		}
+		for _, line := range strings.Split(string(data), "\n") {
+			line, _, _ = strings.Cut(line, "#")
+			args = append(args, strings.Fields(line)...)
+		}
+	}
+	return args, nil
 }

@@ -212,3 +212,19 @@ func TestLoggerRedactsSecrets(t *testing.T) {
 		t.Errorf("observer saw %d lines, want 3: %q", len(seen), seen)
 	}
 }
+
+func TestKernelArgs(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, KernelCmdlineDir)
+	os.MkdirAll(dir, 0o755)
+	os.WriteFile(filepath.Join(dir, "20-audit.conf"), []byte("audit=1 # auditing from boot\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "10-apparmor.conf"), []byte("apparmor=1\nsecurity=apparmor\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "ignored.txt"), []byte("nope"), 0o644)
+	got, err := KernelArgs(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"apparmor=1", "security=apparmor", "audit=1"}, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}

@@ -14,8 +14,8 @@ type diskTools struct{ runner hostexec.Runner }
 
 var _ build.DiskTools = diskTools{}
 
-func (d diskTools) Assemble(ctx context.Context, root, raw string, size int64, seed string) error {
-	_, err := disk.Assemble(ctx, d.runner, disk.AssembleOptions{RootDir: root, Output: raw, SizeBytes: size, Seed: seed})
+func (d diskTools) Assemble(ctx context.Context, root, raw string, size int64, seed string, cmdline []string) error {
+	_, err := disk.Assemble(ctx, d.runner, disk.AssembleOptions{RootDir: root, Output: raw, SizeBytes: size, Seed: seed, KernelCmdline: cmdline})
 	return err
 }
 

@@ -141,7 +141,7 @@ func TestCancelAndCrash(t *testing.T) {
 		}
 		cmd.Wait()
 		out := e.mustKiln("image", "builder", "show", "-g", "RunRG", "-n", "crash", "--query", "properties.lastRunStatus.[runState, message]", "-o", "tsv")
-		if !strings.HasPrefix(out, "Failed\t") || !strings.Contains(out, "kiln stopped while this run was in progress") {
+		if !strings.HasPrefix(out, "Failed\n") || !strings.Contains(out, "kiln stopped while this run was in progress") {
 			t.Errorf("after the crash: %q", out)
 		}
 		runs, _ := filepath.Glob(filepath.Join(e.home, "runs", "*", "work", "root"))

@@ -76,6 +76,20 @@ func (d *decoder) value(path string, node any, v reflect.Value, u *union) {
 		v.SetBool(b)
 	case reflect.Int:
 		d.intValue(path, node, v)
+	case reflect.Float64:
+		num, ok := node.(json.Number)
+		if !ok {
+			d.typeError(path, v.Type(), node)
+			return
+		}
+		f, err := num.Float64()
+		if err != nil {
+			d.errs.add(path, "", "%s is not a number", num)
+			return
+		}
+		v.SetFloat(f)
+	case reflect.Interface:
+		v.Set(reflect.ValueOf(plainValue(node)))
 	default:
 		d.errs.add(path, "", "internal error: cannot decode into %s", v.Type())
 	}
@@ -274,4 +288,27 @@ func nodeKind(node any) string {
 		return "null"
 	}
 	return fmt.Sprintf("%T", node)
+}
+
+// plainValue turns a decoded tree into plain Go values (json.Number becomes
+// float64) for fields typed any.
+func plainValue(node any) any {
+	switch x := node.(type) {
+	case json.Number:
+		f, _ := x.Float64()
+		return f
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = plainValue(e)
+		}
+		return out
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = plainValue(e)
+		}
+		return out
+	}
+	return node
 }

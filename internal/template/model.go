@@ -91,8 +91,9 @@ const (
 	CustomizerPowerShell     = "PowerShell"
 	CustomizerWindowsRestart = "WindowsRestart"
 	CustomizerWindowsUpdate  = "WindowsUpdate"
-	CustomizerUpdate         = "Update"  // kiln: apt upgrades, the Linux WindowsUpdate
-	CustomizerRestart        = "Restart" // kiln: reboot a Linux build VM
+	CustomizerUpdate         = "Update"    // kiln: apt upgrades, the Linux WindowsUpdate
+	CustomizerRestart        = "Restart"   // kiln: reboot a Linux build VM
+	CustomizerHardening      = "Hardening" // kiln: apply a hardening profile
 )
 
 // Customizer is one customization (or in-VM validation) step. Type selects
@@ -119,6 +120,20 @@ type Customizer struct {
 	SearchCriteria string   `json:"searchCriteria,omitempty"`
 	Filters        []string `json:"filters,omitempty"`
 	UpdateLimit    int      `json:"updateLimit,omitempty"`
+	// Hardening (kiln): a built-in profile, its parameters, the controls
+	// excluded (each a documented deviation with its reason) and the
+	// compliance gate (percent; unset means every control must pass).
+	Profile    string         `json:"profile,omitempty"`
+	Parameters map[string]any `json:"parameters,omitempty"`
+	Exclude    []Deviation    `json:"exclude,omitempty"`
+	Threshold  *float64       `json:"threshold,omitempty"`
+}
+
+// Deviation excludes one hardening control, with the reason recorded in the
+// compliance report.
+type Deviation struct {
+	Control string `json:"control"`
+	Reason  string `json:"reason"`
 }
 
 // Optimize is post-customization optimization.

@@ -210,7 +210,7 @@ var parseErrorCases = []struct {
 		`properties.validate.inVMValidations[0].type: unknown validator type "WindowsRestart"; valid values: Shell, PowerShell, File`},
 	{"unknown customizer type",
 		`{"customize": [{"type": "shell", "inline": ["x"]}]}`,
-		`properties.customize[0].type: unknown customizer type "shell"; valid values: Shell, PowerShell, File, WindowsRestart, WindowsUpdate, Update, Restart (did you mean "Shell"?)`},
+		`properties.customize[0].type: unknown customizer type "shell"; valid values: Shell, PowerShell, File, WindowsRestart, WindowsUpdate, Update, Restart, Hardening (did you mean "Shell"?)`},
 	{"source kinds",
 		`{"source": {"type": "PlatformImage", "publisher": "Debian", "imageId": "x"}}`,
 		`properties.source.imageId: field "imageId" is not valid for a PlatformImage source; valid fields: type, publisher, offer, sku, version, exactVersion, planInfo`},

@@ -68,6 +68,7 @@ var customizerUnion = &union{what: "customizer", key: "type", kinds: []kind{
 	{CustomizerWindowsUpdate, []string{"name", "type", "searchCriteria", "filters", "updateLimit"}},
 	{CustomizerUpdate, []string{"name", "type", "filters", "updateLimit"}},
 	{CustomizerRestart, restartFields},
+	{CustomizerHardening, []string{"name", "type", "profile", "parameters", "exclude", "threshold"}},
 }}
 
 var validatorUnion = &union{what: "validator", key: "type", kinds: []kind{

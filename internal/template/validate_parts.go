@@ -144,6 +144,28 @@ func (v *validator) step(p string, u *union, k kind, c *Customizer) {
 		v.duration(joinKey(p, "restartTimeout"), c.RestartTimeout)
 	case CustomizerWindowsUpdate, CustomizerUpdate:
 		v.update(p, c)
+	case CustomizerHardening:
+		v.hardening(p, c)
+	}
+}
+
+// hardening checks the shape of a Hardening step; the profile's own checks
+// (known profile, controls and parameters) run when the build resolves it.
+func (v *validator) hardening(p string, c *Customizer) {
+	if c.Profile == "" {
+		v.add(joinKey(p, "profile"), "list them with: kiln harden profile list", "missing required field")
+	}
+	for i, d := range c.Exclude {
+		dp := joinIndex(joinKey(p, "exclude"), i)
+		if d.Control == "" {
+			v.add(joinKey(dp, "control"), "", "missing required field")
+		}
+		if strings.TrimSpace(d.Reason) == "" {
+			v.add(joinKey(dp, "reason"), "an excluded control is a documented deviation: say why", "missing required field")
+		}
+	}
+	if c.Threshold != nil && (*c.Threshold < 0 || *c.Threshold > 100) {
+		v.add(joinKey(p, "threshold"), "a percentage from 0 to 100", "%v is out of range", *c.Threshold)
 	}
 }
 

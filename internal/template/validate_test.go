@@ -93,8 +93,8 @@ var validateCases = []struct {
 		t.Properties.Customize[0].Type = ""
 		t.Properties.Customize[1].Type = "Bash"
 	},
-		"properties.customize[0].type: required (one of Shell, PowerShell, File, WindowsRestart, WindowsUpdate, Update, Restart)\n" +
-			"properties.customize[1].type: unknown customizer type \"Bash\"; valid values: Shell, PowerShell, File, WindowsRestart, WindowsUpdate, Update, Restart"},
+		"properties.customize[0].type: required (one of Shell, PowerShell, File, WindowsRestart, WindowsUpdate, Update, Restart, Hardening)\n" +
+			"properties.customize[1].type: unknown customizer type \"Bash\"; valid values: Shell, PowerShell, File, WindowsRestart, WindowsUpdate, Update, Restart, Hardening"},
 	{"fields of another customizer kind", func(t *ImageTemplate) { t.Properties.Customize[2].Inline = []string{"x"} },
 		`properties.customize[2].inline: field "inline" is not valid for a File customizer; valid fields: name, type, sourceUri, destination, sha256Checksum`},
 	{"restart, update and PowerShell settings", func(t *ImageTemplate) {

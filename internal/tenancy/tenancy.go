@@ -86,7 +86,9 @@ type GroupProperties struct {
 	ProvisioningState string `json:"provisioningState"`
 }
 
-var groupName = regexp.MustCompile(`^[-\w._()]{1,90}$`)
+// groupName is Azure's rule: letters and digits as .NET's Char.IsLetterOrDigit
+// sees them (Unicode, not only ASCII), underscores, hyphens, periods and parentheses.
+var groupName = regexp.MustCompile(`^[-\p{L}\p{Nd}_.()]{1,90}$`)
 
 // ValidateGroupName applies Azure's resource group name rules.
 func ValidateGroupName(name string) error {
