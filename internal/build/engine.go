@@ -67,7 +67,7 @@ func runSteps(ctx context.Context, steps []Step, s *State) error {
 		started = append(started, st)
 		runErr := st.Run(ctx, s)
 		d := time.Since(t0)
-		s.Timings = append(s.Timings, Timing{Step: st.Name(), SubState: st.SubState(), Seconds: d.Seconds()})
+		s.Timings = append(s.Timings, Timing{Step: st.Name(), SubState: st.SubState(), Seconds: d.Round(time.Millisecond).Seconds()})
 		if runErr != nil {
 			s.Log.Printf("(telemetry) Step %s failed after %s: %v", st.Name(), d.Round(time.Millisecond), runErr)
 			err = &StepError{Step: st.Name(), SubState: st.SubState(), Err: runErr}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"github.com/kiln-dev/kiln/internal/disk"
 	"github.com/kiln-dev/kiln/internal/executor"
@@ -18,6 +19,8 @@ type QEMU struct {
 	Runner hostexec.Runner
 	// Accel returns the accelerator to use and why.
 	Accel func(ctx context.Context) (accel, reason string)
+	// BIOS boots validation VMs with SeaBIOS instead of UEFI (OVMF).
+	BIOS bool
 }
 
 var _ Booter = (*QEMU)(nil)
@@ -37,7 +40,7 @@ func (q *QEMU) Boot(ctx context.Context, rawDisk, workDir string, log *Logger) (
 	if _, err := q.Runner.Run(ctx, hostexec.Command{Name: "cp", Args: []string{"--sparse=always", "--reflink=auto", rawDisk, scratch}}); err != nil {
 		return nil, fmt.Errorf("copy the disk for validation: %w", err)
 	}
-	if err := q.injectKey(ctx, scratch, workDir, key.AuthorizedKey); err != nil {
+	if err := q.addValidationUser(ctx, scratch, workDir, key.AuthorizedKey); err != nil {
 		os.Remove(scratch)
 		return nil, err
 	}
@@ -45,7 +48,7 @@ func (q *QEMU) Boot(ctx context.Context, rawDisk, workDir string, log *Logger) (
 	log.Printf("booting a throwaway copy of the image under QEMU with %s (%s)", accel, reason)
 	vm, err := executor.BootVM(ctx, executor.VMConfig{
 		Disk: scratch, DiskFormat: "raw", Accel: accel, Firmware: fw, CPUs: 2, MemoryMiB: 1024,
-		SerialLog: filepath.Join(workDir, "validation-console.log"), Key: key, Logf: log.Printf,
+		SerialLog: filepath.Join(workDir, "validation-console.log"), Key: key, Logf: log.Printf, User: ValidationUser, BIOS: q.BIOS,
 	})
 	if err != nil {
 		os.Remove(scratch)
@@ -65,8 +68,14 @@ func (t *throwawayVM) Close(context.Context) error {
 	return os.Remove(t.scratch)
 }
 
-// injectKey writes root's authorized_keys into the disk's root partition.
-func (q *QEMU) injectKey(ctx context.Context, raw, workDir, authorized string) error {
+// ValidationUser is the throwaway account validation logs in as: hardened
+// images refuse root logins over SSH, so the throwaway copy of the disk
+// gets a user with the ephemeral key and password-less sudo. The image
+// that is distributed never has it.
+const ValidationUser = "kiln-validate"
+
+// addValidationUser creates ValidationUser in the disk's root partition.
+func (q *QEMU) addValidationUser(ctx context.Context, raw, workDir, authorized string) error {
 	root, err := rootPartition(raw)
 	if err != nil {
 		return err
@@ -80,11 +89,62 @@ func (q *QEMU) injectKey(ctx context.Context, raw, workDir, authorized string) e
 		return fmt.Errorf("mount the image's root filesystem: %w", err)
 	}
 	defer q.Runner.Run(context.WithoutCancel(ctx), hostexec.Command{Name: "umount", Args: []string{mnt}})
-	dir := filepath.Join(mnt, "root", ".ssh")
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	for _, args := range ValidationUserCommands(mnt) {
+		if _, err := q.Runner.Run(ctx, hostexec.Command{Name: args[0], Args: args[1:]}); err != nil {
+			return fmt.Errorf("create the validation user: %w", err)
+		}
+	}
+	home := filepath.Join(mnt, "home", ValidationUser)
+	files := map[string]string{
+		filepath.Join(home, ".ssh", "authorized_keys"):             authorized,
+		filepath.Join(mnt, "etc", "sudoers.d", "zz-kiln-validate"): ValidationUser + " ALL=(ALL) NOPASSWD:ALL\n",
+	}
+	for p, content := range files {
+		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+			return err
+		}
+		if err := os.WriteFile(p, []byte(content), 0o440); err != nil {
+			return err
+		}
+	}
+	uid, gid, err := lookupIDs(filepath.Join(mnt, "etc", "passwd"), ValidationUser)
+	if err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(dir, "authorized_keys"), []byte(authorized), 0o600)
+	for _, p := range []string{home, filepath.Join(home, ".ssh"), filepath.Join(home, ".ssh", "authorized_keys")} {
+		if err := os.Chown(p, uid, gid); err != nil {
+			return err
+		}
+	}
+	return os.Chmod(filepath.Join(home, ".ssh", "authorized_keys"), 0o600)
+}
+
+// ValidationUserCommands create the validation user offline in a root tree.
+func ValidationUserCommands(root string) [][]string {
+	return [][]string{
+		{"useradd", "--root", root, "--create-home", "--shell", "/bin/sh", "--comment", "kiln validation (throwaway)", ValidationUser},
+		{"usermod", "--root", root, "--password", "*", ValidationUser},
+	}
+}
+
+// lookupIDs reads a user's uid and gid from a passwd file.
+func lookupIDs(passwd, user string) (int, int, error) {
+	data, err := os.ReadFile(passwd)
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Split(line, ":")
+		if len(f) >= 4 && f[0] == user {
+			uid, err1 := strconv.Atoi(f[2])
+			gid, err2 := strconv.Atoi(f[3])
+			if err1 != nil || err2 != nil {
+				return 0, 0, fmt.Errorf("bad passwd entry for %s", user)
+			}
+			return uid, gid, nil
+		}
+	}
+	return 0, 0, fmt.Errorf("user %s not found in %s", user, passwd)
 }
 
 // MountPartitionArgs mounts one partition of a disk image through a loop device.

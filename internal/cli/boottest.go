@@ -15,9 +15,9 @@ import (
 // bootTestCommand boots a kiln disk image from a throwaway copy, waits for
 // the readiness signal, reads the tattoo over SSH and powers it off.
 func (a *app) bootTestCommand() *cobra.Command {
-	var diskPath string
+	var diskPath, firmware string
 	c := &cobra.Command{
-		Use: "boot-test", Short: "Boot a disk image under QEMU (UEFI) until it is ready and print its tattoo", Args: cobra.NoArgs,
+		Use: "boot-test", Short: "Boot a disk image under QEMU (UEFI or BIOS) until it is ready and print its tattoo", Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			if err := a.open(c.Context()); err != nil {
 				return err
@@ -28,7 +28,10 @@ func (a *app) bootTestCommand() *cobra.Command {
 			}
 			defer os.RemoveAll(work)
 			log := build.NewLogger(os.Stderr, nil, nil)
-			q := &build.QEMU{Runner: hostexec.Exec{}, Accel: a.accelFor}
+			if firmware != "uefi" && firmware != "bios" {
+				return &usageError{fmt.Errorf("--firmware %q: use uefi or bios", firmware)}
+			}
+			q := &build.QEMU{Runner: hostexec.Exec{}, Accel: a.accelFor, BIOS: firmware == "bios"}
 			t0 := time.Now()
 			vm, err := q.Boot(c.Context(), diskPath, work, log)
 			if err != nil {
@@ -44,6 +47,7 @@ func (a *app) bootTestCommand() *cobra.Command {
 		},
 	}
 	c.Flags().StringVar(&diskPath, "disk", "", "raw disk image built by kiln")
+	c.Flags().StringVar(&firmware, "firmware", "uefi", "uefi (OVMF) or bios (SeaBIOS)")
 	must(c.MarkFlagRequired("disk"))
 	return c
 }

@@ -69,6 +69,10 @@ func (a *app) ibCreate() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if ar := t.Properties.AutoRun; ar != nil && ar.State == "Enabled" {
+				// autoRun: the template runs once, right after creation.
+				return a.runAndReport(c, gn.group, gn.name, false)
+			}
 			return a.print(out)
 		},
 	}

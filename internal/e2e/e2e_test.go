@@ -190,6 +190,12 @@ func TestHelloLinuxEndToEnd(t *testing.T) {
 			t.Errorf("boot-test output lacks the tattoo or kernel:\n%s", out)
 		}
 	})
+	t.Run("the raw disk boots under BIOS too", func(t *testing.T) {
+		out := e.mustKiln("image", "boot-test", "--firmware", "bios", "--disk", raw.Path)
+		if !strings.Contains(out, `"runId"`) {
+			t.Errorf("boot-test output lacks the tattoo:\n%s", out)
+		}
+	})
 	t.Run("a failing script fails the run and distributes nothing", func(t *testing.T) {
 		out, stderr, code := e.kiln("build", "internal/e2e/testdata/failing-script.json", "-g", "ImageBuilderRG", "-n", "failing", "-o", "none")
 		if code == 0 {

@@ -56,6 +56,10 @@ type VMConfig struct {
 	SerialLog    string
 	ReadyTimeout time.Duration
 	Key          Key
+	// BIOS boots with SeaBIOS instead of UEFI.
+	BIOS bool
+	// User logs in over SSH (default root); other users run commands through sudo -n.
+	User string
 	// Logf receives progress lines.
 	Logf func(format string, args ...any)
 }
@@ -84,12 +88,15 @@ func BootVM(ctx context.Context, cfg VMConfig) (*VM, error) {
 		Disk:        qemu.Drive{Path: cfg.Disk, Format: cfg.DiskFormat, Cache: "unsafe"},
 		SerialStdio: true, SerialLog: cfg.SerialLog, Network: true,
 	}
+	if cfg.BIOS {
+		mc.Boot, mc.Firmware = qemu.BootBIOS, qemu.Firmware{}
+	}
 	m, err := qemu.Start(ctx, mc)
 	if err != nil {
 		return nil, fmt.Errorf("start QEMU: %w", err)
 	}
 	v := &VM{cfg: cfg, machine: m}
-	cfg.Logf("QEMU started (%s, UEFI); waiting for the readiness signal on the serial console", cfg.Accel)
+	cfg.Logf("QEMU started (%s, %s); waiting for the readiness signal on the serial console", cfg.Accel, mc.Boot)
 	if err := v.waitReady(ctx, ""); err != nil {
 		m.Kill()
 		return nil, err
@@ -132,7 +139,7 @@ func (r *readyAfter) String() string { return "KILN-READY (a new boot)" }
 // its host keys were made at first boot, so there is nothing to pin them to.
 func (v *VM) connect(ctx context.Context) error {
 	conf := &ssh.ClientConfig{
-		User: "root", Auth: []ssh.AuthMethod{ssh.PublicKeys(v.cfg.Key.Signer)},
+		User: v.user(), Auth: []ssh.AuthMethod{ssh.PublicKeys(v.cfg.Key.Signer)},
 		HostKeyCallback: ssh.InsecureIgnoreHostKey(), Timeout: 10 * time.Second,
 	}
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(v.machine.SSHPort()))
@@ -163,6 +170,21 @@ func (v *VM) Kill() {
 
 // Name implements Executor.
 func (v *VM) Name() string { return "vm" }
+
+func (v *VM) user() string {
+	if v.cfg.User == "" {
+		return "root"
+	}
+	return v.cfg.User
+}
+
+// asRoot prefixes a command with sudo when the login user is not root.
+func (v *VM) asRoot(cmd string) string {
+	if v.user() == "root" {
+		return cmd
+	}
+	return "sudo -n /bin/sh -c " + shellQuote(cmd)
+}
 
 // Console returns what the VM printed on its serial console.
 func (v *VM) Console() []byte { return v.machine.Console() }
@@ -212,7 +234,7 @@ func (v *VM) Upload(ctx context.Context, src, dst string, mode os.FileMode) erro
 	sess.Stderr = &stderr
 	tmp := dst + ".kiln-upload"
 	cmd := fmt.Sprintf("cat > %s && chmod %o %s && mv %s %s", shellQuote(tmp), mode, shellQuote(tmp), shellQuote(tmp), shellQuote(dst))
-	if err := sess.Run(cmd); err != nil {
+	if err := sess.Run(v.asRoot(cmd)); err != nil {
 		return fmt.Errorf("upload to %s: %v: %s", dst, err, strings.TrimSpace(stderr.String()))
 	}
 	return nil
@@ -225,7 +247,7 @@ func (v *VM) Restart(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	_ = sess.Start("systemctl reboot")
+	_ = sess.Start(v.asRoot("systemctl reboot"))
 	sess.Close()
 	v.client.Close()
 	if err := v.waitReady(ctx, prev); err != nil {
@@ -238,7 +260,7 @@ func (v *VM) Restart(ctx context.Context) error {
 func (v *VM) Close(ctx context.Context) error {
 	if v.client != nil {
 		if sess, err := v.client.NewSession(); err == nil {
-			_ = sess.Start("sync; systemctl poweroff")
+			_ = sess.Start(v.asRoot("sync; systemctl poweroff"))
 			sess.Close()
 		}
 		v.client.Close()

@@ -95,7 +95,7 @@ func newImage(group, name string) image.Image {
 	return image.Image{
 		ID: imageID(group, name), Location: "eastus", Tags: map[string]string{"os": "debian"},
 		Properties: image.Properties{
-			StorageProfile: image.StorageProfile{OSDisk: image.OSDisk{OSType: "Linux", OSState: "Generalized", DiskSizeGB: 4}},
+			StorageProfile:   image.StorageProfile{OSDisk: image.OSDisk{OSType: "Linux", OSState: "Generalized", DiskSizeGB: 4}},
 			HyperVGeneration: "V2",
 			Artifacts: []image.Artifact{{Format: "qcow2", SHA256: strings.Repeat("ab", 32), Size: 1 << 20,
 				Path: "/data/kiln/blobs/sha256/ab/" + strings.Repeat("ab", 32)}},

@@ -212,8 +212,17 @@ func releaseDates(root string) map[string]string {
 			continue
 		}
 		sc := bufio.NewScanner(fh)
+		armourHeader := false // InRelease is clear-signed: skip "Hash: ..." up to its blank line
 		for sc.Scan() {
 			line := sc.Text()
+			if line == "-----BEGIN PGP SIGNED MESSAGE-----" {
+				armourHeader = true
+				continue
+			}
+			if armourHeader {
+				armourHeader = line != ""
+				continue
+			}
 			if v, ok := strings.CutPrefix(line, "Suite: "); ok {
 				suite = v
 			}
