@@ -196,6 +196,31 @@ func TestHelloLinuxEndToEnd(t *testing.T) {
 			t.Errorf("boot-test output lacks the tattoo:\n%s", out)
 		}
 	})
+	t.Run("a DiskImage source builds on the published qcow2, with an Update step", func(t *testing.T) {
+		dir := t.TempDir()
+		tmpl := `{
+  "source": {"type": "DiskImage", "uri": "` + qcow.Path + `", "sha256Checksum": "` + qcow.SHA256 + `"},
+  "customize": [
+    {"type": "Update", "name": "security-updates", "filters": ["exclude:linux-image-*"], "updateLimit": 5},
+    {"type": "Shell", "name": "layer", "inline": ["test -f /etc/hello.conf", "echo second layer | sudo tee /etc/layer2"]}
+  ],
+  "distribute": [{"type": "VHD", "runOutputName": "layered"}]
+}`
+		if err := os.WriteFile(filepath.Join(dir, "layered.json"), []byte(tmpl), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		e.mustKiln("build", filepath.Join(dir, "layered.json"), "-g", "ImageBuilderRG", "-n", "layered", "-o", "none")
+		logs := e.mustKiln("image", "builder", "logs", "-g", "ImageBuilderRG", "-n", "layered")
+		for _, want := range []string{"disk-image source " + qcow.Path + " is qcow2", "Update: "} {
+			if !strings.Contains(logs, want) {
+				t.Errorf("customization.log lacks %q", want)
+			}
+		}
+		rec := readTattoo(t, layeredRaw(t, e))
+		if rec.Source.Type != "DiskImage" || rec.Source.BaseDigest != "sha256:"+qcow.SHA256 {
+			t.Errorf("tattoo source: %+v", rec.Source)
+		}
+	})
 	t.Run("a failing script fails the run and distributes nothing", func(t *testing.T) {
 		out, stderr, code := e.kiln("build", "internal/e2e/testdata/failing-script.json", "-g", "ImageBuilderRG", "-n", "failing", "-o", "none")
 		if code == 0 {
@@ -220,6 +245,22 @@ func TestHelloLinuxEndToEnd(t *testing.T) {
 			t.Errorf("exit %d, stderr:\n%s", code, stderr)
 		}
 	})
+}
+
+// layeredRaw returns the raw artifact of the "layered" template's last run.
+func layeredRaw(t *testing.T, e *env) string {
+	t.Helper()
+	var arts []artifact
+	if err := json.Unmarshal([]byte(e.mustKiln("image", "builder", "output", "artifacts", "-g", "ImageBuilderRG", "-n", "layered", "--query", "artifacts")), &arts); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range arts {
+		if a.Format == "raw" {
+			return a.Path
+		}
+	}
+	t.Fatal("no raw artifact")
+	return ""
 }
 
 // readTattoo mounts the raw disk's root partition read-only and reads the tattoo.

@@ -227,7 +227,7 @@ func (s *SQLite) CreateRun(ctx context.Context, r Run) error {
 // UpdateRun replaces a run's fields (a cancel request already recorded is kept).
 func (s *SQLite) UpdateRun(ctx context.Context, r Run) error {
 	args := runArgs(r)
-	res, err := s.db.ExecContext(ctx, `UPDATE runs SET run_state=?, run_sub_state=?, message=?, start_time=?, end_time=?, pid=?, boot_id=?, work_dir=?, cancel_requested=?, outputs=? WHERE id=?`,
+	res, err := s.db.ExecContext(ctx, `UPDATE runs SET run_state=?, run_sub_state=?, message=?, start_time=?, end_time=?, pid=?, boot_id=?, work_dir=?, cancel_requested=MAX(cancel_requested, ?), outputs=? WHERE id=?`,
 		append(args[2:], r.ID)...)
 	if err != nil {
 		return fmt.Errorf("update run %s: %w", r.ID, err)

@@ -659,8 +659,10 @@ func testConcurrency(t *testing.T, open func(t *testing.T) store.Store) {
 		r := inGroup(subA, "rg1", imageType, "img1")
 		errs := make([]error, n)
 		var wg sync.WaitGroup
+		start := make(chan struct{})
 		for i := range n {
 			wg.Go(func() {
+				<-start
 				mine := r
 				if i%2 == 1 {
 					mine.ID = strings.ToUpper(r.ID)
@@ -669,6 +671,7 @@ func testConcurrency(t *testing.T, open func(t *testing.T) store.Store) {
 				_, errs[i] = s.CreateResource(t.Context(), mine)
 			})
 		}
+		close(start)
 		wg.Wait()
 		winner := countOutcomes(t, errs, store.ErrConflict)
 		got := mustGet(t, s, r.ID)
@@ -680,27 +683,34 @@ func testConcurrency(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("of many conditional writers with one ETag exactly one wins", func(t *testing.T) {
 		s := open(t)
 		r := groupRes(subA, "rg1")
-		created := mustCreate(t, s, r)
-		errs := make([]error, n)
-		etags := make([]string, n)
-		var wg sync.WaitGroup
-		for i := range n {
-			wg.Go(func() {
-				mine := r
-				mine.Body = json.RawMessage(fmt.Sprintf(`{"writer":%d}`, i))
-				var put store.Resource
-				put, errs[i] = s.PutResource(t.Context(), mine, created.ETag)
-				etags[i] = put.ETag
-			})
-		}
-		wg.Wait()
-		winner := countOutcomes(t, errs, store.ErrConflict)
-		got := mustGet(t, s, r.ID)
-		if want := json.RawMessage(fmt.Sprintf(`{"writer":%d}`, winner)); !jsonEqual(got.Body, want) {
-			t.Errorf("stored Body = %s, want the winner's %s", got.Body, want)
-		}
-		if got.ETag != etags[winner] {
-			t.Errorf("stored ETag = %q, want the winner's %q", got.ETag, etags[winner])
+		current := mustCreate(t, s, r)
+		// Several rounds, each from the ETag the previous one left, with the
+		// writers released together so that their transactions overlap.
+		for round := range 20 {
+			errs := make([]error, n)
+			etags := make([]string, n)
+			start := make(chan struct{})
+			var wg sync.WaitGroup
+			for i := range n {
+				wg.Go(func() {
+					mine := r
+					mine.Body = json.RawMessage(fmt.Sprintf(`{"round":%d,"writer":%d}`, round, i))
+					<-start
+					var put store.Resource
+					put, errs[i] = s.PutResource(t.Context(), mine, current.ETag)
+					etags[i] = put.ETag
+				})
+			}
+			close(start)
+			wg.Wait()
+			winner := countOutcomes(t, errs, store.ErrConflict)
+			current = mustGet(t, s, r.ID)
+			if want := json.RawMessage(fmt.Sprintf(`{"round":%d,"writer":%d}`, round, winner)); !jsonEqual(current.Body, want) {
+				t.Errorf("round %d: stored Body = %s, want the winner's %s", round, current.Body, want)
+			}
+			if current.ETag != etags[winner] {
+				t.Errorf("round %d: stored ETag = %q, want the winner's %q", round, current.ETag, etags[winner])
+			}
 		}
 	})
 
