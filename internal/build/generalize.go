@@ -25,7 +25,15 @@ func (*stepGeneralize) Run(ctx context.Context, s *State) error {
 	if err := runDeprovisionScript(ctx, s); err != nil {
 		return err
 	}
+	removed, err := Generalize(s.RootDir)
+	if err != nil {
+		return fmt.Errorf("generalize: %w", err)
+	}
+	s.Log.Printf("generalized the image: removed %d items (machine-id emptied, SSH host keys, build configuration, caches, logs)", removed)
 	s.Tattoo = s.tattooRecord()
+	if err := auditOffline(s); err != nil {
+		return fmt.Errorf("compliance scan: %w", err)
+	}
 	if err := tattoo.Write(s.RootDir, s.Tattoo); err != nil {
 		return err
 	}
@@ -36,11 +44,6 @@ func (*stepGeneralize) Run(ctx context.Context, s *State) error {
 		}
 	}
 	s.Log.Printf("wrote tattoo %s", tattoo.Path)
-	removed, err := Generalize(s.RootDir)
-	if err != nil {
-		return fmt.Errorf("generalize: %w", err)
-	}
-	s.Log.Printf("generalized the image: removed %d items (machine-id emptied, SSH host keys, build configuration, caches, logs)", removed)
 	return nil
 }
 

@@ -61,15 +61,28 @@ type RunOutput struct {
 
 // Outcome is how a run ended.
 type Outcome struct {
-	RunState    string         `json:"runState"`
-	SubState    string         `json:"runSubState"`
-	Message     string         `json:"message"`
-	Outputs     []RunOutput    `json:"runOutputs,omitempty"`
-	Artifacts   []Artifact     `json:"artifacts,omitempty"`
-	Tattoo      *tattoo.Record `json:"tattoo,omitempty"`
-	Base        *source.Base   `json:"base,omitempty"`
-	Timings     []Timing       `json:"timings,omitempty"`
-	KeptWorkDir string         `json:"keptWorkDir,omitempty"`
+	RunState    string             `json:"runState"`
+	SubState    string             `json:"runSubState"`
+	Message     string             `json:"message"`
+	Outputs     []RunOutput        `json:"runOutputs,omitempty"`
+	Artifacts   []Artifact         `json:"artifacts,omitempty"`
+	Tattoo      *tattoo.Record     `json:"tattoo,omitempty"`
+	Base        *source.Base       `json:"base,omitempty"`
+	Timings     []Timing           `json:"timings,omitempty"`
+	KeptWorkDir string             `json:"keptWorkDir,omitempty"`
+	Compliance  *ComplianceSummary `json:"compliance,omitempty"`
+	OpenSCAP    *OscapSummary      `json:"openscap,omitempty"`
+}
+
+// ComplianceSummary is the hardening result of a run and where its report is.
+type ComplianceSummary struct {
+	Profile string   `json:"profile"`
+	Version string   `json:"version"`
+	Score   float64  `json:"score"`
+	Passed  bool     `json:"passed"`
+	Failing []string `json:"failing,omitempty"`
+	Report  string   `json:"report"`
+	HTML    string   `json:"html"`
 }
 
 // State is what the steps share.
@@ -92,7 +105,11 @@ type State struct {
 	KeepWork bool
 	// ValidationErr is a validation failure that did not stop distribution.
 	ValidationErr error
-	subState      string
+	// Hardening is set by a Hardening customizer.
+	Hardening *hardening
+	// OpenSCAP is the result of the OpenSCAP validator.
+	OpenSCAP *OscapSummary
+	subState string
 }
 
 type fetched struct {
@@ -192,13 +209,22 @@ func (e *Engine) steps(s *State) []Step {
 		steps = append(steps, &stepCustomize{}, &stepGeneralize{})
 	}
 	steps = append(steps, &stepAssemble{})
-	if p.Validate != nil && len(p.Validate.InVMValidations) > 0 {
+	if p.Validate != nil || hasHardening(p) || (p.Kiln != nil && p.Kiln.OpenSCAP != nil) {
 		steps = append(steps, &stepValidate{})
 	}
 	if p.Validate == nil || !p.Validate.SourceValidationOnly {
 		steps = append(steps, &stepDistribute{})
 	}
 	return steps
+}
+
+func hasHardening(p template.Properties) bool {
+	for _, c := range p.Customize {
+		if c.Type == template.CustomizerHardening {
+			return true
+		}
+	}
+	return false
 }
 
 // outcome maps the steps' result to Azure's run states.
@@ -214,6 +240,15 @@ func (e *Engine) outcome(ctx context.Context, s *State, err error) Outcome {
 	}
 	if s.KeepWork {
 		out.KeptWorkDir = s.WorkDir
+	}
+	out.OpenSCAP = s.OpenSCAP
+	if h := s.Hardening; h != nil {
+		r := h.offline
+		if h.final != nil {
+			r = *h.final
+		}
+		out.Compliance = &ComplianceSummary{Profile: r.Profile, Version: r.ProfileVersion, Score: r.Score, Passed: r.Passed, Failing: r.Failing,
+			Report: filepath.Join(s.Job.Dir, "outputs", "compliance.json"), HTML: filepath.Join(s.Job.Dir, "outputs", "compliance.html")}
 	}
 	switch {
 	case err == nil:

@@ -247,6 +247,8 @@ func runOne(ctx context.Context, s *State, ex executor.Executor, log *Logger, ke
 		return nil
 	case template.CustomizerUpdate:
 		return runScript(ctx, ex, UpdateScript(c.Filters, c.UpdateLimit), out)
+	case template.CustomizerHardening:
+		return runHardening(ctx, s, ex, out, c)
 	case template.CustomizerRestart:
 		if c.RestartCommand != "" && ex.Name() == template.ExecutorVM {
 			log.Printf("restart command %q is replaced by kiln's own reboot", c.RestartCommand)

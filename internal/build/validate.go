@@ -2,9 +2,13 @@ package build
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
+
+	"github.com/kiln-dev/kiln/internal/tattoo"
 
 	"github.com/kiln-dev/kiln/internal/executor"
 	"github.com/kiln-dev/kiln/internal/template"
@@ -35,7 +39,7 @@ func (*stepValidate) Run(ctx context.Context, s *State) error {
 	if onError(s.Job.Template.Properties.ErrorHandling, false) == template.ErrorHandlingAbort {
 		s.KeepWork = true
 	}
-	if v.ContinueDistributeOnFailure && ctx.Err() == nil {
+	if v != nil && v.ContinueDistributeOnFailure && ctx.Err() == nil {
 		s.ValidationErr = err
 		return nil
 	}
@@ -43,8 +47,13 @@ func (*stepValidate) Run(ctx context.Context, s *State) error {
 }
 
 func validate(ctx context.Context, s *State, v *template.Validate) error {
+	if k := s.Job.Template.Properties.Kiln; k != nil && k.OpenSCAP != nil {
+		if err := runOpenSCAP(ctx, s, k.OpenSCAP); err != nil {
+			return err
+		}
+	}
 	if s.Engine.Boot == nil {
-		return errors.New("in-VM validation needs QEMU, which this installation cannot start (run kiln doctor)")
+		return errors.New("boot validation needs QEMU, which this installation cannot start (run kiln doctor)")
 	}
 	t0 := time.Now()
 	ex, err := s.Engine.Boot.Boot(ctx, s.RawPath, s.WorkDir, s.ValLog)
@@ -53,7 +62,17 @@ func validate(ctx context.Context, s *State, v *template.Validate) error {
 	}
 	defer ex.Close(context.WithoutCancel(ctx))
 	s.ValLog.Printf("the image booted and is ready in %s", elapsed(t0))
-	for i, c := range v.InVMValidations {
+	if err := checkTattoo(ctx, s, ex); err != nil {
+		return err
+	}
+	if err := checkCompliance(ctx, s, ex); err != nil {
+		return err
+	}
+	var steps []template.Customizer
+	if v != nil {
+		steps = v.InVMValidations
+	}
+	for i, c := range steps {
 		label := fmt.Sprintf("%s validator %q (inVMValidations[%d])", c.Type, c.Name, i)
 		t1 := time.Now()
 		s.ValLog.Printf("(telemetry) Starting validator %s", label)
@@ -62,5 +81,28 @@ func validate(ctx context.Context, s *State, v *template.Validate) error {
 		}
 		s.ValLog.Printf("(telemetry) ending %s (%s)", label, elapsed(t1))
 	}
+	return nil
+}
+
+// checkTattoo reads the tattoo back from the running system and compares it
+// with the run's record.
+func checkTattoo(ctx context.Context, s *State, ex executor.Executor) error {
+	if s.Tattoo.Schema == "" {
+		return nil // sourceValidationOnly: nothing was tattooed
+	}
+	var out strings.Builder
+	if err := ex.Run(ctx, "cat "+tattoo.Path, &out); err != nil {
+		return fmt.Errorf("read the tattoo in the running image: %w", err)
+	}
+	var got tattoo.Record
+	if err := json.Unmarshal([]byte(out.String()), &got); err != nil {
+		return fmt.Errorf("the tattoo in the running image is not valid JSON: %w", err)
+	}
+	want, _ := json.Marshal(s.Tattoo)
+	have, _ := json.Marshal(got)
+	if string(want) != string(have) {
+		return fmt.Errorf("the tattoo in the running image differs from the run's record")
+	}
+	s.ValLog.Printf("tattoo read back from the running image matches the run's record (run %s)", got.RunID)
 	return nil
 }

@@ -7,6 +7,7 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -99,10 +100,12 @@ func (a *app) rootCommand() *cobra.Command {
 		Version:       Version,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
 			f, err := output.ParseFormat(a.format)
-			if err != nil {
+			if err != nil && !(a.format == "html" && cmd.Annotations[annotationHTML] == "true") {
 				return &usageError{err}
 			}
-			a.format = f
+			if err == nil {
+				a.format = f
+			}
 			level := slog.LevelWarn
 			if a.verbose {
 				level = slog.LevelDebug
@@ -117,8 +120,20 @@ func (a *app) rootCommand() *cobra.Command {
 	pf.StringVar(&a.query, "query", "", "JMESPath query applied to the output")
 	pf.BoolVar(&a.verbose, "verbose", false, "log more")
 	root.AddCommand(a.groupCommand(), a.imageCommand(), a.buildCommand(), a.templateCommand(), a.doctorCommand(),
-		a.resourceCommand(), a.deploymentCommand())
+		a.resourceCommand(), a.deploymentCommand(), a.hardenCommand())
 	return root
+}
+
+// annotationHTML marks commands that also print -o html.
+const annotationHTML = "kiln/html"
+
+// readJSONFile decodes a JSON file.
+func readJSONFile(path string, v any) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(data, v)
 }
 
 // print writes v in the chosen format.

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -16,7 +15,7 @@ import (
 
 func (a *app) resourceCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "resource", Short: "Generic resource commands (az resource)"}
-	var group, name, rtype, props, file string
+	var group, name, rtype, props string
 	var full bool
 	create := &cobra.Command{
 		Use: "create", Short: "Create a resource from its JSON (image templates)", Args: cobra.NoArgs,
@@ -31,7 +30,11 @@ func (a *app) resourceCommand() *cobra.Command {
 			if !full {
 				return &usageError{fmt.Errorf("pass the whole resource with --is-full-object (kiln reads image templates as full resources)")}
 			}
-			t, err := template.Parse(data, template.ParseOptions{Filename: firstNonEmpty(file, "--properties")})
+			source := "--properties"
+			if f, ok := strings.CutPrefix(props, "@"); ok {
+				source = f
+			}
+			t, err := template.Parse(data, template.ParseOptions{Filename: source})
 			if err != nil {
 				return err
 			}
@@ -88,7 +91,6 @@ func (a *app) resourceCommand() *cobra.Command {
 	invoke.Flags().StringVar(&action, "action", "", "Run or Cancel")
 	must(invoke.MarkFlagRequired("action"))
 	cmd.AddCommand(create, invoke)
-	_ = file
 	return cmd
 }
 
@@ -164,6 +166,5 @@ func (a *app) deploymentCommand() *cobra.Command {
 	must(create.MarkFlagRequired("template-file"))
 	grp.AddCommand(create)
 	cmd.AddCommand(grp)
-	_ = json.Marshal
 	return cmd
 }

@@ -9,6 +9,7 @@ import (
 	"context"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 )
 
@@ -35,33 +36,11 @@ type ExitError struct {
 }
 
 func (e *ExitError) Error() string {
-	msg := "script exited with code " + itoa(e.Code)
+	msg := "script exited with code " + strconv.Itoa(e.Code)
 	if t := strings.TrimSpace(e.Tail); t != "" {
 		msg += "; last output:\n" + t
 	}
 	return msg
-}
-
-func itoa(n int) string {
-	neg := n < 0
-	if neg {
-		n = -n
-	}
-	var b [20]byte
-	i := len(b)
-	for {
-		i--
-		b[i] = byte('0' + n%10)
-		n /= 10
-		if n == 0 {
-			break
-		}
-	}
-	if neg {
-		i--
-		b[i] = '-'
-	}
-	return string(b[i:])
 }
 
 // Env is the environment scripts run with: what Azure's build VM gives a

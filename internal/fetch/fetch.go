@@ -5,8 +5,6 @@ package fetch
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"net/http"
@@ -15,6 +13,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/kiln-dev/kiln/internal/blob"
 )
 
 // ChecksumError is a downloaded file whose sha256 is not the expected one.
@@ -142,15 +142,4 @@ func fetchOnce(ctx context.Context, client *http.Client, uri, dst string) error 
 }
 
 // FileSHA256 hashes a file.
-func FileSHA256(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
-}
+func FileSHA256(path string) (string, error) { return blob.FileSHA256(path) }

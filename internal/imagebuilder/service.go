@@ -120,6 +120,9 @@ func (s *Service) Create(ctx context.Context, p authz.Principal, req CreateReque
 	if err := t.Validate(template.ValidateEnv{IdentityExists: s.IdentityExists, LocalBuild: true}); err != nil {
 		return Template{}, err
 	}
+	if err := build.CheckHardening(t.Properties); err != nil {
+		return Template{}, err
+	}
 	body, _ := json.Marshal(stored{Template: t, TemplateDir: req.TemplateDir, Secrets: req.Secrets})
 	_, err = s.Store.CreateResource(ctx, store.Resource{ID: id, Type: template.ResourceType, Name: req.Name,
 		Subscription: s.Defaults.SubscriptionID, ResourceGroup: req.Group, Parent: grp.ID, Location: t.Location, Body: body})

@@ -249,7 +249,22 @@ type KilnSettings struct {
 	Mirror string `json:"mirror,omitempty"`
 	// Snapshot pins the archive to snapshot.debian.org at this timestamp (YYYYMMDDTHHMMSSZ).
 	Snapshot string `json:"snapshot,omitempty"`
+	// OpenSCAP runs `oscap xccdf eval` against the image as a second validator.
+	OpenSCAP *OpenSCAP `json:"openscap,omitempty"`
 	// RedactValues are values (such as an ARM deployment's secure
 	// parameters) to redact from logs; never part of the document.
 	RedactValues []string `json:"-"`
+}
+
+// OpenSCAP names the SCAP content kiln evaluates the image against.
+type OpenSCAP struct {
+	// Datastream is a SCAP source datastream: a path (relative to the
+	// template), file:// or http(s):// URL.
+	Datastream string `json:"datastream"`
+	// SHA256Checksum pins a downloaded datastream.
+	SHA256Checksum string `json:"sha256Checksum,omitempty"`
+	// Profile is the XCCDF profile ID to evaluate.
+	Profile string `json:"profile"`
+	// Informational reports failing rules without failing validation.
+	Informational bool `json:"informational,omitempty"`
 }

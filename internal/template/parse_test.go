@@ -258,7 +258,7 @@ var parseErrorCases = []struct {
 			`type: resource type "Microsoft.Compute/images" is not an image template (expected "Microsoft.VirtualMachineImages/imageTemplates")`},
 	{"kiln extension",
 		`{"x-kiln": {"executor": "vm", "redactValues": ["x"], "Packages": []}}`,
-		`properties.x-kiln.redactValues: unknown field "redactValues" (valid fields: executor, packages, mirror, snapshot)` + "\n" +
+		`properties.x-kiln.redactValues: unknown field "redactValues" (valid fields: executor, packages, mirror, snapshot, openscap)` + "\n" +
 			`properties.x-kiln.Packages: unknown field "Packages" (did you mean "packages"?)`},
 	{"duplicate JSON keys",
 		`{"source": {"type": "PlatformImage", "type": "ManagedImage"}}`,
