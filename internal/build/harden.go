@@ -56,9 +56,8 @@ func runHardening(ctx context.Context, s *State, ex executor.Executor, out io.Wr
 	if err != nil {
 		return err
 	}
-	if pkgs := plan.Packages(); len(pkgs) > 0 {
-		script := "#!/bin/sh -e\napt-get install -y -q --no-install-recommends " + strings.Join(pkgs, " ") + " || { apt-get update -q && apt-get install -y -q --no-install-recommends " + strings.Join(pkgs, " ") + "; }\n"
-		if err := runScript(ctx, ex, script, out); err != nil {
+	if len(plan.Packages()) > 0 {
+		if err := runScript(ctx, ex, plan.InstallScript(), out); err != nil {
 			return fmt.Errorf("install the packages of profile %s: %w", c.Profile, err)
 		}
 	}
