@@ -228,3 +228,19 @@ func TestKernelArgs(t *testing.T) {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 }
+
+func TestScriptCommand(t *testing.T) {
+	for _, tc := range []struct{ script, want string }{
+		{"echo hi\n", "/bin/sh /tmp/s.sh"},
+		{"#!/bin/bash\necho hi\n", "/bin/bash /tmp/s.sh"},
+		{"#!/bin/bash -eux\necho hi\n", "/bin/bash '-eux' /tmp/s.sh"},
+		{"#! /usr/bin/env python3\nprint(1)\n", "/usr/bin/env 'python3' /tmp/s.sh"},
+		{"#!/bin/sh -e -x\n", "/bin/sh '-e -x' /tmp/s.sh"},
+		{"#!\necho\n", "/bin/sh /tmp/s.sh"},
+		{"", "/bin/sh /tmp/s.sh"},
+	} {
+		if got := ScriptCommand(tc.script, "/tmp/s.sh"); got != tc.want {
+			t.Errorf("ScriptCommand(%q) = %q, want %q", tc.script, got, tc.want)
+		}
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/kiln-dev/kiln/internal/executor"
 	"github.com/kiln-dev/kiln/internal/harden"
@@ -90,6 +91,38 @@ func auditOffline(s *State) error {
 	return nil
 }
 
+// stepOfflineGate fails a run whose offline scan already fails the
+// profile's gate, before the disk is assembled and booted: the checks in the
+// running system cannot turn an offline failure into a pass
+// (harden.Plan.MergeRuntime), so the repair loop gets its answer in seconds.
+// With continueDistributeOnFailure the full validation runs instead.
+type stepOfflineGate struct{}
+
+func (*stepOfflineGate) Name() string     { return "compliance-gate" }
+func (*stepOfflineGate) SubState() string { return SubValidating }
+func (*stepOfflineGate) Cleanup(*State)   {}
+
+func (*stepOfflineGate) Run(ctx context.Context, s *State) error {
+	h := s.Hardening
+	v := s.Job.Template.Properties.Validate
+	if h == nil || h.offline.Passed || (v != nil && v.ContinueDistributeOnFailure) {
+		return nil
+	}
+	report := h.offline
+	report.Image = map[string]string{"template": s.Job.TemplateName, "runId": s.Job.RunID, "osVersion": s.Tattoo.OSVersion}
+	h.final = &report
+	if err := writeReport(s, report); err != nil {
+		return err
+	}
+	s.ValLog.Printf("compliance of %s %s in the image (offline scan): score %.1f%%, passed false; the image is not booted: checks in the running system cannot make it pass",
+		report.Profile, report.ProfileVersion, report.Score)
+	return validationFailed(ctx, s, gateError(report))
+}
+
+func gateError(r harden.Report) error {
+	return fmt.Errorf("compliance gate failed for profile %s (score %.1f%%): failing controls: %s", r.Profile, r.Score, failingSummary(r))
+}
+
 // checkCompliance runs the runtime checks in the booted VM, writes the
 // final report and applies the gate.
 func checkCompliance(ctx context.Context, s *State, vm executor.Executor) error {
@@ -100,9 +133,11 @@ func checkCompliance(ctx context.Context, s *State, vm executor.Executor) error 
 	report := h.offline
 	if vm != nil {
 		var out strings.Builder
-		if err := vm.Run(ctx, h.plan.RuntimeScript(), &out); err != nil {
+		t0 := time.Now()
+		if err := runAsRoot(ctx, s, vm, h.plan.RuntimeScript(), &out); err != nil {
 			s.ValLog.Printf("runtime compliance checks: %v", err)
 		}
+		s.ValLog.Printf("(telemetry) compliance checks in the running system took %s", elapsed(t0))
 		report = h.plan.MergeRuntime(report, out.String())
 	}
 	report.Image = map[string]string{"template": s.Job.TemplateName, "runId": s.Job.RunID, "osVersion": s.Tattoo.OSVersion}
@@ -112,9 +147,24 @@ func checkCompliance(ctx context.Context, s *State, vm executor.Executor) error 
 	}
 	s.ValLog.Printf("compliance of %s %s: score %.1f%%, passed %v", report.Profile, report.ProfileVersion, report.Score, report.Passed)
 	if !report.Passed {
-		return fmt.Errorf("compliance gate failed for profile %s (score %.1f%%): failing controls: %s", report.Profile, report.Score, failingSummary(report))
+		return gateError(report)
 	}
 	return nil
+}
+
+// runAsRoot runs a script as root in the validation VM, whose login user is
+// not root (hardened images refuse root logins): the script is uploaded
+// (uploads are written as root) and run through sudo.
+func runAsRoot(ctx context.Context, s *State, vm executor.Executor, script string, out io.Writer) error {
+	local := filepath.Join(s.WorkDir, "compliance-check.sh")
+	if err := os.WriteFile(local, []byte(script), 0o600); err != nil {
+		return err
+	}
+	const remote = "/run/kiln-compliance-check.sh"
+	if err := vm.Upload(ctx, local, remote, 0o700); err != nil {
+		return err
+	}
+	return vm.Run(ctx, `if [ "$(id -u)" -eq 0 ]; then exec /bin/sh `+remote+`; else exec sudo -n /bin/sh `+remote+`; fi`, out)
 }
 
 func failingSummary(r harden.Report) string {

@@ -1,10 +1,11 @@
 package build
 
 import (
-	"bufio"
 	"context"
+	"encoding/xml"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -30,28 +31,63 @@ type OscapSummary struct {
 	HTML    string         `json:"html"`
 }
 
-// ParseOscapOutput reads oscap's "Rule ... / Result ..." lines.
-func ParseOscapOutput(out string) OscapSummary {
+// ParseARF counts the rule results of an ARF (or plain XCCDF results)
+// document: every <rule-result idref=...><result>...</result>, except the
+// rules the profile did not select. oscap's terminal output is not parsed:
+// its layout changes with the terminal and the version, the ARF does not.
+func ParseARF(r io.Reader) (OscapSummary, error) {
 	sum := OscapSummary{Counts: map[string]int{}}
-	rule := ""
-	sc := bufio.NewScanner(strings.NewReader(out))
-	for sc.Scan() {
-		f := strings.SplitN(sc.Text(), "\t", 2)
-		if len(f) != 2 {
-			continue
+	dec := xml.NewDecoder(r)
+	rule, inResult := "", false
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			return sum, nil
 		}
-		switch f[0] {
-		case "Rule":
-			rule = strings.TrimSpace(f[1])
-		case "Result":
-			r := strings.TrimSpace(f[1])
-			sum.Counts[r]++
-			if r == "fail" || r == "error" {
-				sum.Failed = append(sum.Failed, rule)
+		if err != nil {
+			return sum, fmt.Errorf("read the ARF results: %w", err)
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			switch t.Name.Local {
+			case "rule-result":
+				rule = attr(t, "idref")
+			case "result":
+				inResult = rule != ""
+			}
+		case xml.EndElement:
+			switch t.Name.Local {
+			case "rule-result":
+				rule = ""
+			case "result":
+				inResult = false
+			}
+		case xml.CharData:
+			if inResult {
+				sum.add(rule, strings.TrimSpace(string(t)))
+				inResult = false
 			}
 		}
 	}
-	return sum
+}
+
+func attr(e xml.StartElement, name string) string {
+	for _, a := range e.Attr {
+		if a.Name.Local == name {
+			return a.Value
+		}
+	}
+	return ""
+}
+
+func (o *OscapSummary) add(rule, result string) {
+	if result == "" || result == "notselected" {
+		return
+	}
+	o.Counts[result]++
+	if result == "fail" || result == "error" {
+		o.Failed = append(o.Failed, rule)
+	}
 }
 
 // Total is the number of rules evaluated.
@@ -92,15 +128,18 @@ func runOpenSCAP(ctx context.Context, s *State, cfg *template.OpenSCAP) error {
 		return err
 	}
 	arf, html := filepath.Join(dir, "openscap-arf.xml"), filepath.Join(dir, "openscap.html")
-	var out strings.Builder
+	out := hostexec.NewTail(2048)
 	_, err = s.Engine.Runner.Run(ctx, hostexec.Command{Name: "oscap", Args: OscapArgs(ds, cfg.Profile, arf, html),
-		Env: append(os.Environ(), "OSCAP_PROBE_ROOT="+s.RootDir), Stdout: &out, Stderr: &out})
+		Env: append(os.Environ(), "OSCAP_PROBE_ROOT="+s.RootDir), Stdout: out, Stderr: out})
 	var exit *hostexec.ExitError
 	if err != nil && !(errors.As(err, &exit) && exit.ExitCode == 2) {
 		// 2 means "some rules failed"; anything else is an error of the content or the tool.
 		return fmt.Errorf("oscap could not evaluate %s profile %s: %w", cfg.Datastream, cfg.Profile, err)
 	}
-	sum := ParseOscapOutput(out.String())
+	sum, err := readARF(arf)
+	if err != nil {
+		return fmt.Errorf("oscap gave no usable results for %s profile %s: %w (output: %s)", cfg.Datastream, cfg.Profile, err, out.Lines(5))
+	}
 	sum.Profile, sum.ARF, sum.HTML = cfg.Profile, arf, html
 	s.OpenSCAP = &sum
 	s.ValLog.Printf("OpenSCAP %s: %d rules: %s (ARF %s, report %s)", cfg.Profile, sum.Total(), sum, arf, html)
@@ -111,4 +150,13 @@ func runOpenSCAP(ctx context.Context, s *State, cfg *template.OpenSCAP) error {
 		return fmt.Errorf("OpenSCAP profile %s: %d rules failed: %s", cfg.Profile, len(sum.Failed), strings.Join(sum.Failed, ", "))
 	}
 	return nil
+}
+
+func readARF(path string) (OscapSummary, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return OscapSummary{}, err
+	}
+	defer f.Close()
+	return ParseARF(f)
 }

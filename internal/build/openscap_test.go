@@ -1,6 +1,7 @@
 package build
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -14,11 +15,23 @@ func TestOscapArgs(t *testing.T) {
 	}
 }
 
-func TestParseOscapOutput(t *testing.T) {
-	out := "Title\tDisable SSH Root Login\nRule\txccdf_rule_sshd_disable_root_login\nIdent\tCCE-1\nResult\tfail\n\n" +
-		"Title\tSet umask\nRule\txccdf_rule_umask\nResult\tpass\n\nRule\txccdf_rule_x\nResult\tnotapplicable\n" +
-		"Rule\txccdf_rule_y\nResult\terror\n"
-	got := ParseOscapOutput(out)
+func TestParseARF(t *testing.T) {
+	arf := `<?xml version="1.0"?>
+<arf:asset-report-collection xmlns:arf="urn:oasis:names:tc:dital:arf" xmlns:xccdf="http://checklists.nist.gov/xccdf/1.2">
+ <arf:reports><arf:report><arf:content>
+  <xccdf:TestResult id="r">
+   <xccdf:rule-result idref="xccdf_rule_sshd_disable_root_login" severity="high"><xccdf:result>fail</xccdf:result><xccdf:ident>CCE-1</xccdf:ident></xccdf:rule-result>
+   <xccdf:rule-result idref="xccdf_rule_umask"><xccdf:result>pass</xccdf:result></xccdf:rule-result>
+   <xccdf:rule-result idref="xccdf_rule_x"><xccdf:result>notapplicable</xccdf:result></xccdf:rule-result>
+   <xccdf:rule-result idref="xccdf_rule_unselected"><xccdf:result>notselected</xccdf:result></xccdf:rule-result>
+   <xccdf:rule-result idref="xccdf_rule_y"><xccdf:result>error</xccdf:result></xccdf:rule-result>
+  </xccdf:TestResult>
+ </arf:content></arf:report></arf:reports>
+</arf:asset-report-collection>`
+	got, err := ParseARF(strings.NewReader(arf))
+	if err != nil {
+		t.Fatal(err)
+	}
 	want := OscapSummary{Counts: map[string]int{"fail": 1, "pass": 1, "notapplicable": 1, "error": 1},
 		Failed: []string{"xccdf_rule_sshd_disable_root_login", "xccdf_rule_y"}}
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -26,5 +39,8 @@ func TestParseOscapOutput(t *testing.T) {
 	}
 	if got.Total() != 4 || got.String() != "1 error, 1 fail, 1 notapplicable, 1 pass" {
 		t.Errorf("Total %d, String %q", got.Total(), got.String())
+	}
+	if _, err := ParseARF(strings.NewReader("<a><b>")); err == nil {
+		t.Error("a truncated ARF parsed without error")
 	}
 }

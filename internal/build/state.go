@@ -207,6 +207,9 @@ func (e *Engine) steps(s *State) []Step {
 	steps := []Step{&stepPreflight{}, &stepFetch{}, &stepSource{}}
 	if p.Validate == nil || !p.Validate.SourceValidationOnly {
 		steps = append(steps, &stepCustomize{}, &stepGeneralize{})
+		if hasHardening(p) {
+			steps = append(steps, &stepOfflineGate{})
+		}
 	}
 	steps = append(steps, &stepAssemble{})
 	if p.Validate != nil || hasHardening(p) || (p.Kiln != nil && p.Kiln.OpenSCAP != nil) {

@@ -284,10 +284,24 @@ func runScript(ctx context.Context, ex executor.Executor, script string, out int
 	if err := ex.Upload(ctx, tmp.Name(), dst, 0o755); err != nil {
 		return err
 	}
-	if !strings.HasPrefix(script, "#!") {
-		return ex.Run(ctx, "/bin/sh "+dst+"; rc=$?; rm -f "+dst+"; exit $rc", out)
+	return ex.Run(ctx, ScriptCommand(script, dst)+"; rc=$?; rm -f "+dst+"; exit $rc", out)
+}
+
+// ScriptCommand runs an uploaded script with the interpreter its shebang
+// names (/bin/sh without one) instead of executing the file: a hardened
+// image mounts /tmp noexec, which would refuse `chmod +x; ./script`.
+func ScriptCommand(script, path string) string {
+	line, _, _ := strings.Cut(script, "\n")
+	interp, ok := strings.CutPrefix(line, "#!")
+	if !ok || strings.TrimSpace(interp) == "" {
+		return "/bin/sh " + path
 	}
-	return ex.Run(ctx, dst+"; rc=$?; rm -f "+dst+"; exit $rc", out)
+	// The kernel passes everything after the interpreter as one argument.
+	prog, arg, _ := strings.Cut(strings.TrimSpace(interp), " ")
+	if arg = strings.TrimSpace(arg); arg != "" {
+		return prog + " " + executor.ShellQuote(arg) + " " + path
+	}
+	return prog + " " + path
 }
 
 // UpdateScript is the Update customizer: apt upgrades with include/exclude

@@ -29,12 +29,20 @@ func (*stepValidate) SubState() string { return SubValidating }
 func (*stepValidate) Cleanup(*State)   {}
 
 func (*stepValidate) Run(ctx context.Context, s *State) error {
-	v := s.Job.Template.Properties.Validate
-	err := validate(ctx, s, v)
+	err := validate(ctx, s, s.Job.Template.Properties.Validate)
 	if err == nil {
 		s.ValLog.Printf("validation passed")
 		return nil
 	}
+	return validationFailed(ctx, s, err)
+}
+
+// validationFailed applies Azure's semantics to a failed validation:
+// errorHandling.onValidationError abort keeps the work directory, and
+// continueDistributeOnFailure distributes anyway (the run ends
+// PartiallySucceeded).
+func validationFailed(ctx context.Context, s *State, err error) error {
+	v := s.Job.Template.Properties.Validate
 	s.ValLog.Printf("validation failed: %v", err)
 	if onError(s.Job.Template.Properties.ErrorHandling, false) == template.ErrorHandlingAbort {
 		s.KeepWork = true

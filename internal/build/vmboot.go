@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/kiln-dev/kiln/internal/disk"
 	"github.com/kiln-dev/kiln/internal/executor"
+	"github.com/kiln-dev/kiln/internal/harden"
 	"github.com/kiln-dev/kiln/internal/hostexec"
 	"github.com/kiln-dev/kiln/internal/qemu"
 )
@@ -94,6 +96,9 @@ func (q *QEMU) addValidationUser(ctx context.Context, raw, workDir, authorized s
 			return fmt.Errorf("create the validation user: %w", err)
 		}
 	}
+	if err := q.admitValidationUser(ctx, mnt); err != nil {
+		return err
+	}
 	home := filepath.Join(mnt, "home", ValidationUser)
 	files := map[string]string{
 		filepath.Join(home, ".ssh", "authorized_keys"):             authorized,
@@ -117,6 +122,52 @@ func (q *QEMU) addValidationUser(ctx context.Context, raw, workDir, authorized s
 		}
 	}
 	return os.Chmod(filepath.Join(home, ".ssh", "authorized_keys"), 0o600)
+}
+
+// admitValidationUser adds the validation user to the groups the image's
+// sshd AllowGroups names (a hardened image admits only those), so that the
+// image's SSH configuration is tested as it is, unchanged.
+func (q *QEMU) admitValidationUser(ctx context.Context, mnt string) error {
+	groups, users, err := harden.SSHDAccess(mnt)
+	if err != nil {
+		return nil // no readable sshd configuration: nothing to join; SSH will say what is wrong
+	}
+	if len(users) > 0 && !slices.Contains(users, ValidationUser) {
+		return fmt.Errorf("the image's sshd AllowUsers (%s) does not admit kiln's validation user %s: use AllowGroups (Hardening parameter sshAllowGroups) instead of AllowUsers, or add %s to AllowUsers in a file the distributed image drops (validate.inVMValidations cannot run otherwise)",
+			strings.Join(users, " "), ValidationUser, ValidationUser)
+	}
+	existing, err := groupNames(filepath.Join(mnt, "etc", "group"))
+	if err != nil {
+		return err
+	}
+	var join []string
+	for _, g := range groups {
+		if existing[g] && !slices.Contains(join, g) {
+			join = append(join, g)
+		}
+	}
+	if len(join) == 0 {
+		return nil
+	}
+	args := []string{"--root", mnt, "--append", "--groups", strings.Join(join, ","), ValidationUser}
+	if _, err := q.Runner.Run(ctx, hostexec.Command{Name: "usermod", Args: args}); err != nil {
+		return fmt.Errorf("add the validation user to the groups sshd allows (%s): %w", strings.Join(join, ","), err)
+	}
+	return nil
+}
+
+func groupNames(path string) (map[string]bool, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	names := map[string]bool{}
+	for _, line := range strings.Split(string(data), "\n") {
+		if name, _, ok := strings.Cut(line, ":"); ok {
+			names[name] = true
+		}
+	}
+	return names, nil
 }
 
 // ValidationUserCommands create the validation user offline in a root tree.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kiln-dev/kiln/internal/build"
 	"github.com/kiln-dev/kiln/internal/imagebuilder"
 	"github.com/kiln-dev/kiln/internal/store"
 	"github.com/kiln-dev/kiln/internal/template"
@@ -106,6 +107,9 @@ func (a *app) templateCommand() *cobra.Command {
 				t, _, err := loadTemplate(f)
 				if err == nil {
 					err = t.Validate(template.ValidateEnv{})
+				}
+				if err == nil {
+					err = build.CheckHardening(t.Properties)
 				}
 				if err != nil {
 					failed = append(failed, err.Error())

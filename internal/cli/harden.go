@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -65,7 +66,7 @@ func (a *app) hardenCommand() *cobra.Command {
 				out.Parameters = append(out.Parameters, param{ps.Name, ps.Type, ps.Default, ps.Description})
 			}
 			if a.format == "table" && a.query == "" {
-				return a.print(out.Controls)
+				return a.print(controlTable(p))
 			}
 			return a.print(out)
 		},
@@ -111,4 +112,22 @@ func (a *app) ibReport() *cobra.Command {
 	gn.flags(c)
 	c.Flags().StringVar(&runID, "run", "", "run ID (default: the latest)")
 	return c
+}
+
+// controlTable is the table view of a profile: az's table output hides "id"
+// keys and nested values, so the control ID gets its own column and the NIST
+// controls are joined.
+func controlTable(p harden.Profile) any {
+	type row struct {
+		Control string `json:"control"`
+		Title   string `json:"title"`
+		CIS     string `json:"cis"`
+		NIST    string `json:"nist"`
+		Runtime bool   `json:"runtimeCheck"`
+	}
+	rows := make([]row, 0, len(p.Controls))
+	for _, c := range p.Controls {
+		rows = append(rows, row{c.ID, c.Title, c.CIS, strings.Join(c.NIST, ", "), c.Runtime != ""})
+	}
+	return rows
 }

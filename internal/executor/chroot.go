@@ -44,7 +44,7 @@ func (c *Chroot) Name() string { return "chroot" }
 // ChrootWrapper is the shell program run by unshare that sets up the mounts
 // and executes the script inside the root (a pure function of its inputs).
 func ChrootWrapper(root string) string {
-	q := shellQuote(root)
+	q := ShellQuote(root)
 	return strings.Join([]string{
 		"set -e",
 		"R=" + q,
@@ -129,6 +129,7 @@ func (c *Chroot) Close(context.Context) error {
 	return err
 }
 
-func shellQuote(s string) string {
+// ShellQuote quotes s as one word for a POSIX shell.
+func ShellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

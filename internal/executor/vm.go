@@ -183,7 +183,22 @@ func (v *VM) asRoot(cmd string) string {
 	if v.user() == "root" {
 		return cmd
 	}
-	return "sudo -n /bin/sh -c " + shellQuote(cmd)
+	return "sudo -n /bin/sh -c " + ShellQuote(cmd)
+}
+
+// ownsUploads reports whether an upload to dst belongs to the login user,
+// as with Packer's uploads over SSH: files in /tmp, /var/tmp and the user's
+// home; elsewhere they are written as root.
+func (v *VM) ownsUploads(dst string) bool {
+	if v.user() == "root" {
+		return false
+	}
+	for _, dir := range []string{"/tmp/", "/var/tmp/", "/home/" + v.user() + "/"} {
+		if strings.HasPrefix(path.Clean(dst), dir) {
+			return true
+		}
+	}
+	return false
 }
 
 // Console returns what the VM printed on its serial console.
@@ -200,7 +215,7 @@ func (v *VM) Run(ctx context.Context, script string, out io.Writer) error {
 	sess.Stdout, sess.Stderr = tail, tail
 	done := make(chan error, 1)
 	go func() {
-		done <- sess.Run("env " + strings.Join(Env, " ") + " /bin/sh -c " + shellQuote(script) + " </dev/null")
+		done <- sess.Run("env " + strings.Join(Env, " ") + " /bin/sh -c " + ShellQuote(script) + " </dev/null")
 	}()
 	select {
 	case <-ctx.Done():
@@ -233,7 +248,11 @@ func (v *VM) Upload(ctx context.Context, src, dst string, mode os.FileMode) erro
 	var stderr bytes.Buffer
 	sess.Stderr = &stderr
 	tmp := dst + ".kiln-upload"
-	cmd := fmt.Sprintf("cat > %s && chmod %o %s && mv %s %s", shellQuote(tmp), mode, shellQuote(tmp), shellQuote(tmp), shellQuote(dst))
+	cmd := fmt.Sprintf("cat > %s && chmod %o %s", ShellQuote(tmp), mode, ShellQuote(tmp))
+	if v.ownsUploads(dst) {
+		cmd += fmt.Sprintf(" && chown %s: %s", ShellQuote(v.user()), ShellQuote(tmp))
+	}
+	cmd += fmt.Sprintf(" && mv %s %s", ShellQuote(tmp), ShellQuote(dst))
 	if err := sess.Run(v.asRoot(cmd)); err != nil {
 		return fmt.Errorf("upload to %s: %v: %s", dst, err, strings.TrimSpace(stderr.String()))
 	}

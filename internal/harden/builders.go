@@ -13,13 +13,9 @@ import (
 func kmodControl(id, module, cis, title, rationale string, nist ...string) Control {
 	return Control{
 		ID: id, Title: title, CIS: cis, NIST: nist, Rationale: rationale,
-		Apply: "kiln_modprobe_off " + module,
-		Audit: func(fsys Root, _ Params) Result { return auditModuleOff(fsys, module) },
-		Runtime: fmt.Sprintf(`m=%s
-o=$(modprobe -n -v "$m" 2>&1 | tr '\n' ' ')
-if lsmod | awk '{print $1}' | grep -qx "$(echo "$m" | tr - _)"; then echo "fail $m is loaded"
-elif printf '%%s' "$o" | grep -Eq 'install (/usr)?/bin/(false|true)'; then echo "pass modprobe -n -v $m: $o"
-else echo "fail modprobe -n -v $m: $o"; fi`, module),
+		Apply:   "kiln_modprobe_off " + module,
+		Audit:   func(fsys Root, _ Params) Result { return auditModuleOff(fsys, module) },
+		Runtime: kmodRuntime(module),
 	}
 }
 
@@ -306,11 +302,21 @@ func auditRulesControl(a auditRuleSpec) Control {
 	}
 }
 
+// kmodRuntime checks in the running system that the module is not loaded
+// and that modprobe's configuration refuses to load it (from the caches
+// the runtime prelude fills once).
+func kmodRuntime(module string) string {
+	under := strings.ReplaceAll(module, "-", "_")
+	return fmt.Sprintf(`case " $kiln_loaded_modules " in *" %[2]s "*) echo "fail %[1]s is loaded"; exit 0 ;; esac
+o=$(printf '%%s\n' "$kiln_modprobe_install" | grep -E '^install (%[1]s|%[2]s) (/usr)?/bin/(false|true)')
+if [ -n "$o" ]; then echo "pass not loaded; modprobe --showconfig: $o"; else echo "fail modprobe --showconfig has no 'install %[1]s /bin/false'"; fi`, module, under)
+}
+
 func auditRuntime(key string, rules []auditRule) string {
 	if key == "" {
 		return `if auditctl -s 2>/dev/null | grep -q '^enabled 2'; then echo "pass audit configuration is immutable (enabled 2)"; else echo "fail $(auditctl -s 2>/dev/null | grep '^enabled' || echo 'auditctl -s failed')"; fi`
 	}
-	return fmt.Sprintf(`n=$(auditctl -l 2>/dev/null | grep -cE -- '(-k |key=)%s( |$)')
+	return fmt.Sprintf(`n=$(printf '%%s\n' "$kiln_audit_rules" | grep -cE -- '(-k |key=)%s( |$)')
 if [ "$n" -ge 1 ]; then echo "pass $n loaded audit rules with key %s"; else echo "fail no loaded audit rule with key %s"; fi`, key, key, key)
 }
 

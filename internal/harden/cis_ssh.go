@@ -204,7 +204,7 @@ if [ -n "$u" ]; then kiln_sshd_set AllowUsers "$u"; else kiln_sshd_unset AllowUs
 			}
 			return verdict(len(seen) > 0, "%s", orNone(strings.Join(seen, "; ")))
 		},
-		Runtime: `v=$(sshd -T 2>/dev/null | grep -Ei '^(allow|deny)(users|groups) ' | tr '\n' ';')
+		Runtime: `v=$(kiln_sshd_all | grep -Ei '^(allow|deny)(users|groups) ' | tr '\n' ';')
 if [ -n "$v" ]; then echo "pass sshd -T: $v"; else echo "fail sshd -T: no AllowUsers, AllowGroups, DenyUsers or DenyGroups"; fi`,
 	}
 }

@@ -486,3 +486,14 @@ func braceBody(s string) string {
 	}
 	return s
 }
+
+// SSHDAccess returns the AllowGroups and AllowUsers lists of the sshd
+// configuration in the root tree at dir (empty when sshd admits everyone).
+// kiln's validation VM uses it to let its throwaway user in.
+func SSHDAccess(dir string) (groups, users []string, err error) {
+	c, err := readSSHD(NewRoot(dir))
+	if err != nil {
+		return nil, nil, err
+	}
+	return c.lists["allowgroups"], c.lists["allowusers"], nil
+}

@@ -155,7 +155,9 @@ func (r *Report) summarize() {
 
 // MergeRuntime folds the output of RuntimeScript into an offline report:
 // for every applied control with a Runtime check, the runtime verdict
-// replaces the offline one. A control whose line is missing is an error.
+// replaces the offline one, except that a control failing offline stays
+// failed (a setting in effect now but not persisted in the image, or the
+// reverse, does not comply). A control whose line is missing is an error.
 func (p *Plan) MergeRuntime(r Report, output string) Report {
 	lines := parseRuntime(output)
 	out := r
@@ -169,10 +171,25 @@ func (p *Plan) MergeRuntime(r Report, output string) Report {
 			res = Result{Status: StatusError, Evidence: "no runtime result: the runtime script did not report this control"}
 		}
 		res = p.applyDeviation(c.ID, withMeta(c, res, PhaseRuntime))
-		out.Results = replaceResult(out.Results, res)
+		out.Results = replaceResult(out.Results, worseOffline(out.Results, res))
 	}
 	out.summarize()
 	return out
+}
+
+// worseOffline keeps an offline failure of the control over a runtime pass.
+func worseOffline(rs []Result, runtime Result) Result {
+	i := slices.IndexFunc(rs, func(r Result) bool { return r.ControlID == runtime.ControlID })
+	if i < 0 {
+		return runtime
+	}
+	off := rs[i]
+	failed := off.Status == StatusFail || off.Status == StatusError
+	if failed && (runtime.Status == StatusPass || runtime.Status == StatusNotApplicable) {
+		runtime.Status = off.Status
+		runtime.Evidence = fmt.Sprintf("in the image: %s; in the running system: %s", off.Evidence, runtime.Evidence)
+	}
+	return runtime
 }
 
 func replaceResult(rs []Result, r Result) []Result {

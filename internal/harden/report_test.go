@@ -82,23 +82,25 @@ func TestMergeRuntime(t *testing.T) {
 		{ID: "lost", Title: "Lost", Audit: result(StatusPass), Runtime: "x"},
 		{ID: "skipped", Title: "Skipped", Audit: result(StatusPass), Runtime: "x"},
 		{ID: "weak", Title: "Weak", Audit: result(StatusPass), Runtime: "x", tailor: func(Params) string { return "weaker by parameter" }},
+		{ID: "unpersisted", Title: "In effect but not in the image", Audit: result(StatusFail), Runtime: "x"},
 	}, nil, nil, Deviation{Control: "skipped", Reason: "not here"})
 	off := p.AuditOffline(t.TempDir())
 	if off.Results[4].Status != StatusDeviated || !strings.Contains(off.Results[4].Evidence, "weaker by parameter") {
 		t.Errorf("tailored control offline: %+v", off.Results[4])
 	}
-	out := "booting...\nKILN-CHECK both fail sysctl = 1 (want 0)\nKILN-CHECK skipped pass x\nKILN-CHECK weak pass v\nKILN-CHECK unknown pass\nKILN-CHECK\n"
+	out := "booting...\nKILN-CHECK both fail sysctl = 1 (want 0)\nKILN-CHECK skipped pass x\nKILN-CHECK weak pass v\nKILN-CHECK unpersisted pass set now\nKILN-CHECK unknown pass\nKILN-CHECK\n"
 	r := p.MergeRuntime(off, out)
 	want := map[string]struct {
 		status Status
 		phase  string
 		ev     string
 	}{
-		"both":    {StatusFail, PhaseRuntime, "sysctl = 1 (want 0)"},
-		"offline": {StatusPass, PhaseOffline, "seen pass"},
-		"lost":    {StatusError, PhaseRuntime, "no runtime result: the runtime script did not report this control"},
-		"skipped": {StatusDeviated, PhaseOffline, "excluded: not here (check result: pass: seen pass)"},
-		"weak":    {StatusDeviated, PhaseRuntime, "v (deviation: weaker by parameter)"},
+		"both":        {StatusFail, PhaseRuntime, "sysctl = 1 (want 0)"},
+		"offline":     {StatusPass, PhaseOffline, "seen pass"},
+		"lost":        {StatusError, PhaseRuntime, "no runtime result: the runtime script did not report this control"},
+		"skipped":     {StatusDeviated, PhaseOffline, "excluded: not here (check result: pass: seen pass)"},
+		"weak":        {StatusDeviated, PhaseRuntime, "v (deviation: weaker by parameter)"},
+		"unpersisted": {StatusFail, PhaseRuntime, "in the image: seen fail; in the running system: set now"},
 	}
 	if len(r.Results) != len(want) {
 		t.Fatalf("%d results", len(r.Results))
@@ -109,7 +111,7 @@ func TestMergeRuntime(t *testing.T) {
 			t.Errorf("%s: %s %s %q; want %s %s %q", res.ControlID, res.Status, res.Phase, res.Evidence, w.status, w.phase, w.ev)
 		}
 	}
-	if r.Passed || strings.Join(r.Failing, ",") != "both,lost" || r.Score != 33.33 {
+	if r.Passed || strings.Join(r.Failing, ",") != "both,lost,unpersisted" || r.Score != 25 {
 		t.Errorf("passed %v failing %v score %v", r.Passed, r.Failing, r.Score)
 	}
 	if off.Results[0].Status != StatusPass {
