@@ -11,7 +11,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/kiln-dev/kiln/internal/fetch"
 	"github.com/kiln-dev/kiln/internal/hostexec"
 	"github.com/kiln-dev/kiln/internal/template"
 )
@@ -115,21 +114,14 @@ func (o OscapSummary) String() string {
 // runOpenSCAP evaluates the image's tree offline with the template's SCAP
 // content and keeps the ARF and HTML results with the run's outputs.
 func runOpenSCAP(ctx context.Context, s *State, cfg *template.OpenSCAP) error {
-	if len(hostexec.Missing("oscap")) > 0 {
-		return errors.New("the OpenSCAP validator needs oscap: apt-get install -y openscap-scanner")
-	}
-	f := &fetch.Fetcher{TemplateDir: s.Job.TemplateDir, Dir: filepath.Join(s.WorkDir, "scap")}
-	ds, _, err := f.Fetch(ctx, cfg.Datastream, cfg.SHA256Checksum)
-	if err != nil {
-		return fmt.Errorf("OpenSCAP datastream: %w", err)
-	}
+	ds := s.Files[scapKey].Path // fetched and sniffed by the fetch-inputs step
 	dir := filepath.Join(s.Job.Dir, "outputs")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
 	arf, html := filepath.Join(dir, "openscap-arf.xml"), filepath.Join(dir, "openscap.html")
 	out := hostexec.NewTail(2048)
-	_, err = s.Engine.Runner.Run(ctx, hostexec.Command{Name: "oscap", Args: OscapArgs(ds, cfg.Profile, arf, html),
+	_, err := s.Engine.Runner.Run(ctx, hostexec.Command{Name: "oscap", Args: OscapArgs(ds, cfg.Profile, arf, html),
 		Env: append(os.Environ(), "OSCAP_PROBE_ROOT="+s.RootDir), Stdout: out, Stderr: out})
 	var exit *hostexec.ExitError
 	if err != nil && !(errors.As(err, &exit) && exit.ExitCode == 2) {

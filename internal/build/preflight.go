@@ -2,9 +2,11 @@ package build
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"syscall"
 
+	"github.com/kiln-dev/kiln/internal/hostexec"
 	"github.com/kiln-dev/kiln/internal/source"
 	"github.com/kiln-dev/kiln/internal/template"
 )
@@ -31,6 +33,9 @@ func (*stepPreflight) Run(ctx context.Context, s *State) error {
 		if err := s.Engine.HostCheck(ctx); err != nil {
 			return err
 		}
+	}
+	if k := s.Job.Template.Properties.Kiln; k != nil && k.OpenSCAP != nil && len(hostexec.Missing("oscap")) > 0 {
+		return errors.New("properties.x-kiln.openscap: the OpenSCAP validator needs oscap on this host: apt-get install -y openscap-scanner")
 	}
 	need := int64(3) << 30
 	if vp := s.Job.Template.Properties.VMProfile; vp != nil && vp.OSDiskSizeGB > 0 {

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -55,7 +56,44 @@ func (*stepFetch) Run(ctx context.Context, s *State) error {
 			}
 		}
 	}
+	if p.Kiln != nil && p.Kiln.OpenSCAP != nil {
+		const path = "properties.x-kiln.openscap.datastream"
+		if err := get(scapKey, path, p.Kiln.OpenSCAP.Datastream, p.Kiln.OpenSCAP.SHA256Checksum); err != nil {
+			return err
+		}
+		if err := sniffXML(s.Files[scapKey].Path); err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+	}
 	return nil
+}
+
+// scapKey is the OpenSCAP datastream's key in State.Files.
+const scapKey = "scap"
+
+// sniffXML fails early on a datastream that is not XML at all (an HTML
+// error page, a binary), instead of after the disk is built.
+func sniffXML(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	head := make([]byte, 512)
+	n, _ := io.ReadFull(f, head)
+	text := strings.TrimLeft(strings.TrimPrefix(string(head[:n]), "\ufeff"), " \t\r\n")
+	if !strings.HasPrefix(text, "<") {
+		return fmt.Errorf("%s is not an XML SCAP datastream (it starts with %q)", path, firstLine(text, 40))
+	}
+	return nil
+}
+
+func firstLine(s string, max int) string {
+	s, _, _ = strings.Cut(s, "\n")
+	if len(s) > max {
+		s = s[:max]
+	}
+	return s
 }
 
 func firstOf(v ...string) string {
@@ -214,7 +252,7 @@ func (s *State) runCustomizer(ctx context.Context, i int, c template.Customizer)
 	label := customizerLabel(i, c)
 	t0 := time.Now()
 	s.Log.Printf("(telemetry) Starting provisioner %s", label)
-	err := runOne(ctx, s, s.Exec, s.Log, fmt.Sprintf("c%d", i), c)
+	err := runOne(ctx, s, s.Exec, s.Log, fmt.Sprintf("c%d", i), c, 0)
 	if err != nil {
 		s.Log.Printf("(telemetry) %s failed after %s: %v", label, elapsed(t0), err)
 		return fmt.Errorf("%s failed: %w", label, err)
@@ -223,8 +261,28 @@ func (s *State) runCustomizer(ctx context.Context, i int, c template.Customizer)
 	return nil
 }
 
-// runOne runs one customizer or validator through ex.
-func runOne(ctx context.Context, s *State, ex executor.Executor, log *Logger, key string, c template.Customizer) error {
+// errStepTimeout is the cause of a step's context when its own timeout ends it.
+var errStepTimeout = errors.New("step timeout")
+
+// runOne runs one step with its timeout (c.timeout, else def; 0 is none).
+func runOne(ctx context.Context, s *State, ex executor.Executor, log *Logger, key string, c template.Customizer, def time.Duration) error {
+	d := def
+	if t := c.StepTimeout(); t > 0 {
+		d = t
+	}
+	if d <= 0 {
+		return runStep(ctx, s, ex, log, key, c)
+	}
+	sctx, cancel := context.WithTimeoutCause(ctx, d, errStepTimeout)
+	defer cancel()
+	err := runStep(sctx, s, ex, log, key, c)
+	if err != nil && ctx.Err() == nil && errors.Is(context.Cause(sctx), errStepTimeout) {
+		return fmt.Errorf("did not finish within its timeout of %s (set \"timeout\" on the step to change it; the output so far is in the log above)", d)
+	}
+	return err
+}
+
+func runStep(ctx context.Context, s *State, ex executor.Executor, log *Logger, key string, c template.Customizer) error {
 	out := log.Writer("    ")
 	defer out.(flusher).Flush()
 	switch c.Type {

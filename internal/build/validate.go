@@ -84,7 +84,7 @@ func validate(ctx context.Context, s *State, v *template.Validate) error {
 		label := fmt.Sprintf("%s validator %q (inVMValidations[%d])", c.Type, c.Name, i)
 		t1 := time.Now()
 		s.ValLog.Printf("(telemetry) Starting validator %s", label)
-		if err := runOne(ctx, s, ex, s.ValLog, fmt.Sprintf("v%d", i), c); err != nil {
+		if err := runOne(ctx, s, ex, s.ValLog, fmt.Sprintf("v%d", i), c, template.DefaultValidatorTimeout); err != nil {
 			return fmt.Errorf("%s failed: %w", label, err)
 		}
 		s.ValLog.Printf("(telemetry) ending %s (%s)", label, elapsed(t1))

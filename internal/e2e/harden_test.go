@@ -93,7 +93,7 @@ func TestHardenedImage(t *testing.T) {
 		if code == 0 {
 			t.Fatal("the broken build exited 0")
 		}
-		for _, want := range []string{"compliance gate failed", "ssh-permit-root-login", "ssh-key-only", "PermitRootLogin yes"} {
+		for _, want := range []string{"compliance gate failed", "ssh-permit-root-login", "ssh-key-only", "permitrootlogin yes"} {
 			if !strings.Contains(stderr, want) {
 				t.Errorf("the error lacks %q:\n%s", want, stderr)
 			}

@@ -5,6 +5,8 @@
 // "x-kiln" of properties; everything else is Azure's schema.
 package template
 
+import "time"
+
 // ResourceType is the ARM type of an image template.
 const ResourceType = "Microsoft.VirtualMachineImages/imageTemplates"
 
@@ -116,6 +118,10 @@ type Customizer struct {
 	RestartCommand      string `json:"restartCommand,omitempty"`
 	RestartCheckCommand string `json:"restartCheckCommand,omitempty"`
 	RestartTimeout      string `json:"restartTimeout,omitempty"`
+	// Timeout (kiln, as Packer's provisioner timeout) bounds one Shell,
+	// File or Update step: a Go duration such as "10m". Validators default
+	// to DefaultValidatorTimeout; customizers are bounded by the build's.
+	Timeout string `json:"timeout,omitempty"`
 	// WindowsUpdate and Update.
 	SearchCriteria string   `json:"searchCriteria,omitempty"`
 	Filters        []string `json:"filters,omitempty"`
@@ -127,6 +133,15 @@ type Customizer struct {
 	Parameters map[string]any `json:"parameters,omitempty"`
 	Exclude    []Deviation    `json:"exclude,omitempty"`
 	Threshold  *float64       `json:"threshold,omitempty"`
+}
+
+// DefaultValidatorTimeout bounds an inVMValidations step without a timeout.
+const DefaultValidatorTimeout = 10 * time.Minute
+
+// StepTimeout is the step's timeout (0: none); Validate has checked it.
+func (c Customizer) StepTimeout() time.Duration {
+	d, _ := time.ParseDuration(c.Timeout)
+	return d
 }
 
 // Deviation excludes one hardening control, with the reason recorded in the

@@ -47,9 +47,9 @@ func (u *union) label(k string) string {
 
 // Allowed fields per kind, in the order they are listed to users.
 var (
-	shellFields      = []string{"name", "type", "scriptUri", "inline", "sha256Checksum"}
+	shellFields      = []string{"name", "type", "scriptUri", "inline", "sha256Checksum", "timeout"}
 	powerShellFields = []string{"name", "type", "scriptUri", "inline", "sha256Checksum", "runElevated", "runAsSystem", "validExitCodes"}
-	fileFields       = []string{"name", "type", "sourceUri", "destination", "sha256Checksum"}
+	fileFields       = []string{"name", "type", "sourceUri", "destination", "sha256Checksum", "timeout"}
 	restartFields    = []string{"name", "type", "restartCommand", "restartCheckCommand", "restartTimeout"}
 )
 
@@ -66,7 +66,7 @@ var customizerUnion = &union{what: "customizer", key: "type", kinds: []kind{
 	{CustomizerFile, fileFields},
 	{CustomizerWindowsRestart, restartFields},
 	{CustomizerWindowsUpdate, []string{"name", "type", "searchCriteria", "filters", "updateLimit"}},
-	{CustomizerUpdate, []string{"name", "type", "filters", "updateLimit"}},
+	{CustomizerUpdate, []string{"name", "type", "filters", "updateLimit", "timeout"}},
 	{CustomizerRestart, restartFields},
 	{CustomizerHardening, []string{"name", "type", "profile", "parameters", "exclude", "threshold"}},
 }}

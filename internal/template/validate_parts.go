@@ -132,6 +132,7 @@ func (v *validator) step(p string, u *union, k kind, c *Customizer) {
 		v.add(joinKey(p, "type"), "use Shell, Update or Restart",
 			"%s runs only on Windows images built by Azure; kiln builds Linux images locally", u.label(k.name))
 	}
+	v.duration(joinKey(p, "timeout"), c.Timeout)
 	switch k.name {
 	case CustomizerShell, CustomizerPowerShell:
 		v.script(p, u.label(k.name), c)

@@ -96,7 +96,13 @@ var validateCases = []struct {
 		"properties.customize[0].type: required (one of Shell, PowerShell, File, WindowsRestart, WindowsUpdate, Update, Restart, Hardening)\n" +
 			"properties.customize[1].type: unknown customizer type \"Bash\"; valid values: Shell, PowerShell, File, WindowsRestart, WindowsUpdate, Update, Restart, Hardening"},
 	{"fields of another customizer kind", func(t *ImageTemplate) { t.Properties.Customize[2].Inline = []string{"x"} },
-		`properties.customize[2].inline: field "inline" is not valid for a File customizer; valid fields: name, type, sourceUri, destination, sha256Checksum`},
+		`properties.customize[2].inline: field "inline" is not valid for a File customizer; valid fields: name, type, sourceUri, destination, sha256Checksum, timeout`},
+	{"step timeouts", func(t *ImageTemplate) {
+		t.Properties.Customize[0].Timeout = "ten minutes"
+		t.Properties.Validate.InVMValidations[0].Timeout = "-5s"
+	},
+		"properties.customize[0].timeout: invalid duration \"ten minutes\" (a number with a unit, e.g. \"5m\" or \"2h\")\n" +
+			"properties.validate.inVMValidations[0].timeout: invalid duration \"-5s\" (a number with a unit, e.g. \"5m\" or \"2h\")"},
 	{"restart, update and PowerShell settings", func(t *ImageTemplate) {
 		t.Properties.Customize[3].UpdateLimit = -1
 		t.Properties.Customize[3].Filters = []string{"linux-image-*"}
