@@ -70,21 +70,13 @@ func sysctlControl(id, cis, title, rationale string, nist []string, settings ...
 	for _, s := range settings {
 		k, v, _ := strings.Cut(s, "=")
 		apply = append(apply, fmt.Sprintf("kiln_sysctl_set %s %s", k, v))
-		want = append(want, shq(k+"="+v))
+		want = append(want, fmt.Sprintf("kiln_proc_sysctl %s %s %s", shq(k), shq("/proc/sys/"+strings.ReplaceAll(k, ".", "/")), shq(v)))
 	}
 	return Control{
 		ID: id, Title: title, CIS: cis, NIST: nist, Rationale: rationale,
-		Apply: strings.Join(apply, "\n"),
-		Audit: func(fsys Root, _ Params) Result { return auditSysctl(fsys, settings) },
-		Runtime: `r=pass; ev=''
-for kv in ` + strings.Join(want, " ") + `; do
-	k=${kv%%=*}; w=${kv#*=}
-	if [ ! -e "/proc/sys/$(echo "$k" | tr . /)" ]; then ev="$ev $k=absent"; continue; fi
-	v=$(sysctl -n "$k" 2>/dev/null)
-	[ "$v" = "$w" ] || r=fail
-	ev="$ev $k=$v"
-done
-echo "$r$ev"`,
+		Apply:   strings.Join(apply, "\n"),
+		Audit:   func(fsys Root, _ Params) Result { return auditSysctl(fsys, settings) },
+		Runtime: "r=pass; ev=''\n" + strings.Join(want, "\n") + "\necho \"$r$ev\"",
 	}
 }
 

@@ -239,6 +239,14 @@ kiln_modprobe_install=$(modprobe --showconfig 2>/dev/null | grep '^install ' || 
 kiln_sshd_all() { printf '%s\n' "$kiln_sshd_config"; }
 # kiln_sshd KEY: the effective value of an sshd option.
 kiln_sshd() { kiln_sshd_all | awk -v k="$1" 'tolower($1) == k { $1 = ""; sub(/^ /, ""); print; exit }'; }
+# kiln_proc_sysctl KEY PATH WANT: compare a kernel parameter in effect,
+# read with a builtin; sets r=fail on a mismatch and appends to ev.
+kiln_proc_sysctl() {
+	if [ ! -e "$2" ]; then ev="$ev $1=absent"; return 0; fi
+	_v=''; IFS= read -r _v < "$2" || true # dash returns 1 on /proc files, with the value read
+	[ "$_v" = "$3" ] || r=fail
+	ev="$ev $1=$_v"
+}
 # kiln_sysctl KEY WANT: compare a kernel parameter in effect.
 kiln_sysctl() {
 	_v=$(sysctl -n "$1" 2>/dev/null | tr '\t' ' ') || _v=''
