@@ -27,6 +27,7 @@ test-short:
 
 bench: build
 	bash bench/build.sh
+	bash bench/harden.sh
 
 vet:
 	$(GO) vet ./...

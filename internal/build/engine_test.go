@@ -3,12 +3,17 @@ package build
 import (
 	"context"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/kiln-dev/kiln/internal/executor"
+	"github.com/kiln-dev/kiln/internal/template"
 )
 
 type fakeStep struct {
@@ -242,5 +247,58 @@ func TestScriptCommand(t *testing.T) {
 		if got := ScriptCommand(tc.script, "/tmp/s.sh"); got != tc.want {
 			t.Errorf("ScriptCommand(%q) = %q, want %q", tc.script, got, tc.want)
 		}
+	}
+}
+
+// hangingExecutor runs every script until its context ends.
+type hangingExecutor struct{ executor.Executor }
+
+func (hangingExecutor) Name() string { return "vm" }
+func (hangingExecutor) Upload(context.Context, string, string, os.FileMode) error {
+	return nil
+}
+func (hangingExecutor) Run(ctx context.Context, _ string, _ io.Writer) error {
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+func TestStepTimeout(t *testing.T) {
+	s := testState(t)
+	c := template.Customizer{Type: template.CustomizerShell, Name: "hangs", Inline: []string{"sleep infinity"}}
+
+	c.Timeout = "50ms"
+	err := runOne(context.Background(), s, hangingExecutor{}, s.Log, "v0", c, time.Hour)
+	if err == nil || !strings.Contains(err.Error(), "did not finish within its timeout of 50ms") {
+		t.Errorf("step timeout: %v", err)
+	}
+
+	c.Timeout = ""
+	err = runOne(context.Background(), s, hangingExecutor{}, s.Log, "v0", c, 30*time.Millisecond)
+	if err == nil || !strings.Contains(err.Error(), "timeout of 30ms") {
+		t.Errorf("default timeout: %v", err)
+	}
+
+	// The build's own end (cancel, buildTimeoutInMinutes) is not a step timeout.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
+	defer cancel()
+	err = runOne(ctx, s, hangingExecutor{}, s.Log, "v0", c, time.Hour)
+	if !errors.Is(err, context.DeadlineExceeded) || strings.Contains(err.Error(), "its timeout") {
+		t.Errorf("build deadline reported as %v", err)
+	}
+}
+
+func TestConsoleLines(t *testing.T) {
+	in := "\x1b[2J\x1b[01;01HBdsDxe: loading Boot0001\r\n\r\n[  OK  ] Started \x1b[0;1;39mssh.service\x1b[0m.\r\nKILN-READY 1234\r\n\x00\n"
+	want := []string{"BdsDxe: loading Boot0001", "[  OK  ] Started ssh.service.", "KILN-READY 1234"}
+	if diff := cmp.Diff(want, consoleLines([]byte(in))); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	p := filepath.Join(t.TempDir(), "console.log")
+	os.WriteFile(p, []byte("a\nb\nc\nd\n"), 0o644)
+	if got := consoleTail(p, 2); got != "  c\n  d" {
+		t.Errorf("consoleTail = %q", got)
+	}
+	if got := consoleTail(filepath.Join(t.TempDir(), "none"), 2); !strings.Contains(got, "no serial console output") {
+		t.Errorf("consoleTail of a missing file = %q", got)
 	}
 }

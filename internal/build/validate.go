@@ -5,8 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/kiln-dev/kiln/internal/tattoo"
 
@@ -64,9 +68,11 @@ func validate(ctx context.Context, s *State, v *template.Validate) error {
 		return errors.New("boot validation needs QEMU, which this installation cannot start (run kiln doctor)")
 	}
 	t0 := time.Now()
+	console := filepath.Join(s.WorkDir, ConsoleLogName)
+	defer keepConsole(s, console) // runs after the VM is closed
 	ex, err := s.Engine.Boot.Boot(ctx, s.RawPath, s.WorkDir, s.ValLog)
 	if err != nil {
-		return fmt.Errorf("boot the image: %w", err)
+		return fmt.Errorf("boot the image: %w; the serial console's last lines:\n%s", err, consoleTail(console, 15))
 	}
 	defer ex.Close(context.WithoutCancel(ctx))
 	s.ValLog.Printf("the image booted and is ready in %s", elapsed(t0))
@@ -113,4 +119,59 @@ func checkTattoo(ctx context.Context, s *State, ex executor.Executor) error {
 	}
 	s.ValLog.Printf("tattoo read back from the running image matches the run's record (run %s)", got.RunID)
 	return nil
+}
+
+// ConsoleLogName is the validation VM's serial console in the work directory.
+const ConsoleLogName = "validation-console.log"
+
+// keepConsole copies the validation VM's serial console into validation.log,
+// which outlives the work directory.
+func keepConsole(s *State, path string) {
+	data, err := os.ReadFile(path)
+	if err != nil || len(data) == 0 {
+		return
+	}
+	s.ValLog.Printf("serial console of the validation VM (%d bytes):", len(data))
+	for _, line := range consoleLines(data) {
+		s.ValLog.Printf("[console] %s", line)
+	}
+}
+
+// consoleTail returns the last n lines of the serial console.
+func consoleTail(path string, n int) string {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "(no serial console output: " + err.Error() + ")"
+	}
+	lines := consoleLines(data)
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	if len(lines) == 0 {
+		return "(the VM printed nothing on its serial console)"
+	}
+	return "  " + strings.Join(lines, "\n  ")
+}
+
+// consoleLines splits console output into printable lines: carriage
+// returns and terminal escape sequences (firmware and systemd colours) go.
+func consoleLines(data []byte) []string {
+	text := ansiEscape.ReplaceAllString(string(data), "")
+	var out []string
+	for _, l := range strings.Split(text, "\n") {
+		l = strings.TrimRight(strings.ReplaceAll(l, "\r", ""), " ")
+		if l = strings.Map(printable, l); l != "" {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+var ansiEscape = regexp.MustCompile(`\x1b(\[[0-9;?]*[ -/]*[@-~]|[()][0-9A-Za-z]|[=>c])`)
+
+func printable(r rune) rune {
+	if r == '\t' || unicode.IsPrint(r) {
+		return r
+	}
+	return -1
 }

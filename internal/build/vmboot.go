@@ -50,7 +50,7 @@ func (q *QEMU) Boot(ctx context.Context, rawDisk, workDir string, log *Logger) (
 	log.Printf("booting a throwaway copy of the image under QEMU with %s (%s)", accel, reason)
 	vm, err := executor.BootVM(ctx, executor.VMConfig{
 		Disk: scratch, DiskFormat: "raw", Accel: accel, Firmware: fw, CPUs: 2, MemoryMiB: 1024,
-		SerialLog: filepath.Join(workDir, "validation-console.log"), Key: key, Logf: log.Printf, User: ValidationUser, BIOS: q.BIOS,
+		SerialLog: filepath.Join(workDir, ConsoleLogName), Key: key, Logf: log.Printf, User: ValidationUser, BIOS: q.BIOS,
 	})
 	if err != nil {
 		os.Remove(scratch)

@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"reflect"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -138,6 +139,9 @@ func readJSONFile(path string, v any) error {
 
 // print writes v in the chosen format.
 func (a *app) print(v any) error {
+	if rv := reflect.ValueOf(v); rv.Kind() == reflect.Slice && rv.IsNil() {
+		v = []any{} // az prints [] for an empty list, never null
+	}
 	return output.Write(a.stdout, v, output.Options{Format: a.format, Query: a.query, Color: output.ColorEnabled(a.stdout)})
 }
 
