@@ -9,11 +9,13 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/kiln-dev/kiln/internal/executor"
 	"github.com/kiln-dev/kiln/internal/fetch"
+	"github.com/kiln-dev/kiln/internal/harden"
 	"github.com/kiln-dev/kiln/internal/hostexec"
 	"github.com/kiln-dev/kiln/internal/source"
 	"github.com/kiln-dev/kiln/internal/template"
@@ -119,8 +121,9 @@ func (*stepSource) Run(ctx context.Context, s *State) error {
 	}
 	req := source.Request{Source: src, TemplateDir: s.Job.TemplateDir, Refresh: s.Job.RefreshBase}
 	if k := s.Job.Template.Properties.Kiln; k != nil {
-		req.Packages, req.Mirror = k.Packages, k.Mirror
+		req.Packages, req.Mirror = slices.Clone(k.Packages), k.Mirror
 	}
+	req.Packages = append(req.Packages, hardeningPackages(s.Job.Template.Properties)...)
 	base, err := r.Resolve(ctx, req, s.Log)
 	if err != nil {
 		return err
@@ -131,6 +134,21 @@ func (*stepSource) Run(ctx context.Context, s *State) error {
 		return fmt.Errorf("copy base tree: %w", err)
 	}
 	s.Log.Printf("copied base %s into the staging directory in %s", base.Digest, elapsed(t0))
+	return nil
+}
+
+// hardeningPackages are the packages a Hardening step installs. They go
+// into the base bootstrap (and its cache key), so the step finds them
+// installed and a rebuild does not download and install them again.
+func hardeningPackages(p template.Properties) []string {
+	for _, c := range p.Customize {
+		if c.Type != template.CustomizerHardening {
+			continue
+		}
+		if plan, err := harden.Resolve(Tailoring(c)); err == nil {
+			return plan.Packages()
+		}
+	}
 	return nil
 }
 

@@ -185,10 +185,13 @@ func (p *Plan) InstallScript() string {
 	if len(pkgs) == 0 {
 		return "#!/bin/sh\n# kiln hardening: no packages needed\n"
 	}
-	return "#!/bin/sh\nset -e\nexport DEBIAN_FRONTEND=noninteractive\n" +
+	return "#!/bin/sh\nset -e\nexport DEBIAN_FRONTEND=noninteractive\nmissing=''\n" +
+		"for p in " + strings.Join(pkgs, " ") + "; do\n" +
+		"\tdpkg-query -W -f='${Status}' \"$p\" 2>/dev/null | grep -q ' installed$' || missing=\"$missing $p\"\n" +
+		"done\n" +
+		"if [ -z \"$missing\" ]; then echo 'kiln hardening: the packages are already installed (in the cached base)'; exit 0; fi\n" +
 		"if ! ls /var/lib/apt/lists/*_Packages* >/dev/null 2>&1; then apt-get update -q; fi\n" +
-		"apt-get install -y -q --no-install-recommends -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold " +
-		strings.Join(pkgs, " ") + "\n"
+		"apt-get install -y -q --no-install-recommends -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold $missing\n"
 }
 
 // RuntimeScript runs, inside the booted VM as root, the Runtime check of every
