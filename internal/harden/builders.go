@@ -3,6 +3,7 @@ package harden
 import (
 	"fmt"
 	"io/fs"
+	"slices"
 	"strings"
 )
 
@@ -299,17 +300,25 @@ func auditRulesControl(a auditRuleSpec) Control {
 // the runtime prelude fills once).
 func kmodRuntime(module string) string {
 	under := strings.ReplaceAll(module, "-", "_")
+	var prefixes []string
+	for _, name := range slices.Compact([]string{module, under}) {
+		for _, cmd := range []string{"/bin/false", "/usr/bin/false", "/bin/true", "/usr/bin/true"} {
+			prefixes = append(prefixes, shq("install "+name+" "+cmd))
+		}
+	}
 	return fmt.Sprintf(`case " $kiln_loaded_modules " in *" %[2]s "*) echo "fail %[1]s is loaded"; exit 0 ;; esac
-o=$(printf '%%s\n' "$kiln_modprobe_install" | grep -E '^install (%[1]s|%[2]s) (/usr)?/bin/(false|true)')
-if [ -n "$o" ]; then echo "pass not loaded; modprobe --showconfig: $o"; else echo "fail modprobe --showconfig has no 'install %[1]s /bin/false'"; fi`, module, under)
+if kiln_has_line "$kiln_modprobe_install" %[3]s; then echo "pass %[1]s not loaded; modprobe --showconfig: install %[1]s /bin/false"
+else echo "fail modprobe --showconfig has no 'install %[1]s /bin/false'"; fi`, module, under, strings.Join(prefixes, " "))
 }
 
 func auditRuntime(key string, rules []auditRule) string {
 	if key == "" {
 		return `if auditctl -s 2>/dev/null | grep -q '^enabled 2'; then echo "pass audit configuration is immutable (enabled 2)"; else echo "fail $(auditctl -s 2>/dev/null | grep '^enabled' || echo 'auditctl -s failed')"; fi`
 	}
-	return fmt.Sprintf(`n=$(printf '%%s\n' "$kiln_audit_rules" | grep -cE -- '(-k |key=)%s( |$)')
-if [ "$n" -ge 1 ]; then echo "pass $n loaded audit rules with key %s"; else echo "fail no loaded audit rule with key %s"; fi`, key, key, key)
+	return fmt.Sprintf(`case "$kiln_audit_rules$kiln_nl" in
+*"-k %[1]s$kiln_nl"*|*"-k %[1]s "*|*"key=%[1]s$kiln_nl"*|*"key=%[1]s "*) echo "pass audit rules with key %[1]s are loaded" ;;
+*) echo "fail no loaded audit rule with key %[1]s" ;;
+esac`, key)
 }
 
 func auditRulesPresent(fsys Root, rules []auditRule) Result {

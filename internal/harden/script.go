@@ -239,9 +239,28 @@ kiln_sshd_config=$(sshd -T 2>/dev/null || true)
 kiln_audit_rules=$(auditctl -l 2>/dev/null || true)
 kiln_loaded_modules=$(awk '{ printf "%s ", $1 }' /proc/modules 2>/dev/null || true)
 kiln_modprobe_install=$(modprobe --showconfig 2>/dev/null | grep '^install ' || true)
+kiln_nl='
+'
 kiln_sshd_all() { printf '%s\n' "$kiln_sshd_config"; }
-# kiln_sshd KEY: the effective value of an sshd option.
-kiln_sshd() { kiln_sshd_all | awk -v k="$1" 'tolower($1) == k { $1 = ""; sub(/^ /, ""); print; exit }'; }
+# kiln_sshd KEY: the effective value of an sshd option (KEY in lower case,
+# as sshd -T prints it), from the first line for KEY.
+kiln_sshd() {
+	case "$kiln_nl$kiln_sshd_config" in
+	*"$kiln_nl$1 "*)
+		_r=$kiln_nl$kiln_sshd_config
+		_r=${_r#*"$kiln_nl$1 "}
+		printf '%s\n' "${_r%%"$kiln_nl"*}" ;;
+	esac
+}
+# kiln_has_line TEXT PREFIX...: TEXT has a line starting with one of the prefixes.
+kiln_has_line() {
+	_t=$kiln_nl$1
+	shift
+	for _p in "$@"; do
+		case "$_t" in *"$kiln_nl$_p"*) return 0 ;; esac
+	done
+	return 1
+}
 # kiln_proc_sysctl KEY PATH WANT: compare a kernel parameter in effect,
 # read with a builtin; sets r=fail on a mismatch and appends to ev.
 kiln_proc_sysctl() {

@@ -26,14 +26,32 @@ Name=en* eth*
 [Network]
 DHCP=yes
 `,
+	// The host keys are made at first boot (generalization removes them).
+	// ed25519 and ECDSA take milliseconds and come before sshd; RSA takes
+	// seconds (over ten under emulation), so it is made after sshd has
+	// started, which then reloads to offer it too.
 	"etc/systemd/system/kiln-ssh-hostkeys.service": `[Unit]
-Description=Generate SSH host keys on first boot
-ConditionPathExistsGlob=!/etc/ssh/ssh_host_*_key
+Description=Generate SSH host keys (ed25519, ECDSA) on first boot
+ConditionPathExists=!/etc/ssh/ssh_host_ed25519_key
 Before=ssh.service
 
 [Service]
 Type=oneshot
-ExecStart=/usr/bin/ssh-keygen -A
+ExecStart=/usr/bin/ssh-keygen -q -t ed25519 -N "" -f /etc/ssh/ssh_host_ed25519_key
+ExecStart=/bin/sh -c '[ -e /etc/ssh/ssh_host_ecdsa_key ] || exec /usr/bin/ssh-keygen -q -t ecdsa -N "" -f /etc/ssh/ssh_host_ecdsa_key'
+
+[Install]
+WantedBy=multi-user.target
+`,
+	"etc/systemd/system/kiln-ssh-hostkey-rsa.service": `[Unit]
+Description=Generate the SSH RSA host key on first boot, after sshd started
+ConditionPathExists=!/etc/ssh/ssh_host_rsa_key
+After=ssh.service
+
+[Service]
+Type=oneshot
+ExecStart=/usr/bin/ssh-keygen -q -t rsa -b 3072 -N "" -f /etc/ssh/ssh_host_rsa_key
+ExecStartPost=-/bin/systemctl reload --no-block ssh.service
 
 [Install]
 WantedBy=multi-user.target
@@ -65,7 +83,7 @@ func ConfigureTree(ctx context.Context, r hostexec.Runner, root string) error {
 		}
 	}
 	_, err := r.Run(ctx, hostexec.Command{Name: "systemctl", Args: SystemctlEnableArgs(root,
-		"systemd-networkd.service", "systemd-resolved.service", "kiln-ssh-hostkeys.service", "kiln-ready.service", "ssh.service")})
+		"systemd-networkd.service", "systemd-resolved.service", "kiln-ssh-hostkeys.service", "kiln-ssh-hostkey-rsa.service", "kiln-ready.service", "ssh.service")})
 	if err != nil {
 		return fmt.Errorf("enable base services: %w", err)
 	}

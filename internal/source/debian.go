@@ -61,7 +61,7 @@ func MmdebstrapArgs(suite, arch, mirror string, packages []string, target string
 // cacheKey identifies a base by suite, architecture, package set and archive.
 func cacheKey(suite, arch, mirror string, packages []string) string {
 	h := sha256.New()
-	fmt.Fprintf(h, "v2\n%s\n%s\n%s\n%s\n", suite, arch, mirror, strings.Join(packages, ","))
+	fmt.Fprintf(h, "v3\n%s\n%s\n%s\n%s\n", suite, arch, mirror, strings.Join(packages, ","))
 	return hex.EncodeToString(h.Sum(nil))[:20]
 }
 

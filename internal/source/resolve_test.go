@@ -229,7 +229,7 @@ func TestResolveBootstraps(t *testing.T) {
 			wantCalls := [][]string{
 				append([]string{"mmdebstrap"}, MmdebstrapArgs("bookworm", "amd64", tc.mirror, pkgs, root)...),
 				append([]string{"systemctl"}, SystemctlEnableArgs(root,
-					"systemd-networkd.service", "systemd-resolved.service", "kiln-ssh-hostkeys.service", "kiln-ready.service", "ssh.service")...),
+					"systemd-networkd.service", "systemd-resolved.service", "kiln-ssh-hostkeys.service", "kiln-ssh-hostkey-rsa.service", "kiln-ready.service", "ssh.service")...),
 			}
 			if diff := cmp.Diff(wantCalls, host.argv()); diff != "" {
 				t.Errorf("host commands (-want +got):\n%s", diff)

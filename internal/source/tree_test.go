@@ -204,7 +204,7 @@ func TestConfigureTree(t *testing.T) {
 	}
 	wantFiles := []string{
 		"etc/hostname", "etc/hosts", "etc/systemd/network/90-kiln-dhcp.network",
-		"etc/systemd/system/kiln-ready.service", "etc/systemd/system/kiln-ssh-hostkeys.service",
+		"etc/systemd/system/kiln-ready.service", "etc/systemd/system/kiln-ssh-hostkey-rsa.service", "etc/systemd/system/kiln-ssh-hostkeys.service",
 	}
 	if diff := cmp.Diff(wantFiles, slices.Sorted(maps.Keys(got))); diff != "" {
 		t.Errorf("files written (-want +got):\n%s", diff)
@@ -226,9 +226,17 @@ func TestConfigureTree(t *testing.T) {
 			"WantedBy=multi-user.target",
 		},
 		"etc/systemd/system/kiln-ssh-hostkeys.service": {
-			"ConditionPathExistsGlob=!/etc/ssh/ssh_host_*_key",
+			"ConditionPathExists=!/etc/ssh/ssh_host_ed25519_key",
 			"Before=ssh.service",
-			"ExecStart=/usr/bin/ssh-keygen -A",
+			`ExecStart=/usr/bin/ssh-keygen -q -t ed25519 -N "" -f /etc/ssh/ssh_host_ed25519_key`,
+			"WantedBy=multi-user.target",
+		},
+		// RSA keys take seconds to make: after sshd, which then reloads.
+		"etc/systemd/system/kiln-ssh-hostkey-rsa.service": {
+			"ConditionPathExists=!/etc/ssh/ssh_host_rsa_key",
+			"After=ssh.service",
+			`ExecStart=/usr/bin/ssh-keygen -q -t rsa -b 3072 -N "" -f /etc/ssh/ssh_host_rsa_key`,
+			"ExecStartPost=-/bin/systemctl reload --no-block ssh.service",
 			"WantedBy=multi-user.target",
 		},
 	}
@@ -248,7 +256,7 @@ func TestConfigureTree(t *testing.T) {
 		t.Errorf("ran %q, want systemctl", rec.calls[0].Name)
 	}
 	wantArgs := []string{"--root=" + root, "--quiet", "enable",
-		"systemd-networkd.service", "systemd-resolved.service", "kiln-ssh-hostkeys.service", "kiln-ready.service", "ssh.service"}
+		"systemd-networkd.service", "systemd-resolved.service", "kiln-ssh-hostkeys.service", "kiln-ssh-hostkey-rsa.service", "kiln-ready.service", "ssh.service"}
 	if diff := cmp.Diff(wantArgs, rec.calls[0].Args); diff != "" {
 		t.Errorf("systemctl args (-want +got):\n%s", diff)
 	}
