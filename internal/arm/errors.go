@@ -1,6 +1,8 @@
 package arm
 
 import (
+	"github.com/kiln-dev/kiln/internal/suggest"
+
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -140,48 +142,9 @@ func lineCol(data []byte, off int64) (int, int) {
 	return line, col
 }
 
-// nearest returns the candidate closest to name: a case-insensitive match
-// first, else the smallest edit distance within a third of the length.
-func nearest(name string, candidates []string) string {
-	for _, c := range candidates {
-		if strings.EqualFold(c, name) {
-			return c
-		}
-	}
-	best, bestD := "", len(name)/3+2
-	for _, c := range candidates {
-		d := editDistance(strings.ToLower(name), strings.ToLower(c))
-		if d < bestD {
-			best, bestD = c, d
-		}
-	}
-	return best
-}
-
-// editDistance is the Levenshtein distance between a and b (in bytes).
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
-}
-
 // didYouMean is a hint naming the nearest candidate, or "".
 func didYouMean(name string, candidates []string, quote string) string {
-	if n := nearest(name, candidates); n != "" {
+	if n := suggest.Nearest(name, candidates); n != "" {
 		return "did you mean " + quote + n + quote + "?"
 	}
 	return ""

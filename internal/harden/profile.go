@@ -1,6 +1,8 @@
 package harden
 
 import (
+	"github.com/kiln-dev/kiln/internal/suggest"
+
 	"fmt"
 	"sort"
 	"strings"
@@ -161,43 +163,19 @@ func (p Profile) paramNames() []string {
 	return n
 }
 
-// nearest returns the candidate closest to s by edit distance, or "" when
-// none is close enough to be a plausible typo.
+// nearest returns the candidate closest to s: a plausible typo, or a
+// candidate that contains s (a control named by part of its ID).
 func nearest(s string, candidates []string) string {
-	best, bestD := "", -1
+	if n := suggest.Nearest(s, candidates); n != "" {
+		return n
+	}
+	if len(s) < 3 {
+		return ""
+	}
 	for _, c := range candidates {
-		d := editDistance(strings.ToLower(s), strings.ToLower(c))
-		if bestD < 0 || d < bestD {
-			best, bestD = c, d
+		if strings.Contains(strings.ToLower(c), strings.ToLower(s)) {
+			return c
 		}
-	}
-	limit := len(s)/3 + 1
-	if limit < 2 {
-		limit = 2
-	}
-	if bestD >= 0 && (bestD <= limit || strings.Contains(strings.ToLower(best), strings.ToLower(s)) && len(s) >= 3) {
-		return best
 	}
 	return ""
-}
-
-func editDistance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
 }

@@ -1,6 +1,8 @@
 package template
 
 import (
+	"github.com/kiln-dev/kiln/internal/suggest"
+
 	"encoding/json"
 	"fmt"
 	"math"
@@ -215,7 +217,7 @@ func (d *decoder) discriminate(path string, obj *object, u *union) (kind, bool) 
 
 func (d *decoder) unknownKind(path string, u *union, name string) {
 	hint := ""
-	if s := suggest(name, u.names()); s != "" {
+	if s := suggest.Nearest(name, u.names()); s != "" {
 		hint = fmt.Sprintf("did you mean %q?", s)
 	}
 	d.errs.add(path, hint, "unknown %s %s %q; valid values: %s", u.what, u.key, name, strings.Join(u.names(), ", "))
@@ -229,7 +231,7 @@ func (d *decoder) unknownField(path, key string, t reflect.Type, candidates []st
 		return
 	}
 	hint := ""
-	switch s := suggest(key, candidates); {
+	switch s := suggest.Nearest(key, candidates); {
 	case s != "":
 		hint = fmt.Sprintf("did you mean %q?", s)
 	case t == reflect.TypeFor[ImageTemplate]() && slices.Contains(fieldsOf(reflect.TypeFor[Properties]()).names, key):

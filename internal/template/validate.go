@@ -1,6 +1,8 @@
 package template
 
 import (
+	"github.com/kiln-dev/kiln/internal/suggest"
+
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -205,7 +207,7 @@ func (v *validator) enum(p, s string, optional bool, values ...string) {
 }
 
 func suggestHint(s string, values []string) string {
-	if n := suggest(s, values); n != "" {
+	if n := suggest.Nearest(s, values); n != "" {
 		return fmt.Sprintf("did you mean %q?", n)
 	}
 	return ""
