@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/kiln-dev/kiln/internal/executor"
+	"github.com/kiln-dev/kiln/internal/sbom"
 	"github.com/kiln-dev/kiln/internal/tattoo"
 	"github.com/kiln-dev/kiln/internal/template"
 )
@@ -44,6 +45,36 @@ func (*stepGeneralize) Run(ctx context.Context, s *State) error {
 		}
 	}
 	s.Log.Printf("wrote tattoo %s", tattoo.Path)
+	return writeSBOM(s)
+}
+
+// SBOMName is the run output holding the image's SPDX SBOM.
+const SBOMName = "sbom.spdx.json"
+
+// writeSBOM records the image's packages (its dpkg database) as an SPDX
+// document with the run's outputs; the gallery stores it with the version.
+func writeSBOM(s *State) error {
+	built, err := time.Parse(time.RFC3339, s.Tattoo.BuiltAt)
+	if err != nil {
+		built = time.Now().UTC()
+	}
+	doc, err := sbom.Generate(s.RootDir, sbom.Options{
+		Name:        s.Job.TemplateName + " run " + s.Job.RunID,
+		NamespaceID: "kiln:run:" + s.Job.RunID,
+		Created:     built,
+		Creators:    []string{"Tool: " + strings.ReplaceAll(s.Engine.BuilderVersion, " ", "-")},
+	})
+	if err != nil {
+		return fmt.Errorf("SBOM: %w", err)
+	}
+	data, err := sbom.Marshal(doc)
+	if err != nil {
+		return err
+	}
+	if err := writeOutput(s, SBOMName, data); err != nil {
+		return err
+	}
+	s.Log.Printf("wrote the SBOM (SPDX 2.3, %d packages)", len(doc.Packages)-1)
 	return nil
 }
 

@@ -81,7 +81,7 @@ func Default(home string) Config {
 		Home:            home,
 		Listen:          "127.0.0.1:8390",
 		DefaultLocation: "eastus",
-		Regions:         []Region{{Name: "eastus"}},
+		Regions:         []Region{{Name: "eastus"}, {Name: "westeurope"}},
 		Build: BuildConfig{
 			Mirror:     "http://deb.debian.org/debian",
 			BaseMaxAge: Duration{24 * time.Hour},

@@ -34,7 +34,7 @@ func TestDefault(t *testing.T) {
 		Home:            "/data/kiln",
 		Listen:          "127.0.0.1:8390",
 		DefaultLocation: "eastus",
-		Regions:         []Region{{Name: "eastus"}},
+		Regions:         []Region{{Name: "eastus"}, {Name: "westeurope"}},
 		Build: BuildConfig{
 			Mirror:     "http://deb.debian.org/debian",
 			BaseMaxAge: Duration{24 * time.Hour},
@@ -379,7 +379,7 @@ func TestConfigYAMLRoundTrip(t *testing.T) {
 	clearEnv(t)
 	home := t.TempDir()
 	in := Default(home)
-	in.Regions = append(in.Regions, Region{Name: "westeurope", Path: "/srv/weu"})
+	in.Regions = append(in.Regions, Region{Name: "northeurope", Path: "/srv/neu"})
 	in.Build.BaseMaxAge = Duration{36*time.Hour + 30*time.Minute}
 	data, err := yaml.Marshal(in)
 	if err != nil {
