@@ -89,6 +89,9 @@ var knownActions = []string{
 
 	"Microsoft.PolicyInsights/policyStates/queryResults/action",
 	"Microsoft.PolicyInsights/policyStates/summarize/action",
+
+	// Reading the activity log (az monitor activity-log list).
+	"Microsoft.Insights/eventtypes/values/read",
 }
 
 // knownDataActions are the data-plane actions kiln knows: blob access to

@@ -51,6 +51,12 @@ type app struct {
 	groups   *tenancy.Groups
 	images   *image.Service
 	builder  *imagebuilder.Service
+
+	// admin above is the acting principal: the bootstrapped admin unless
+	// --as (as) or KILN_TOKEN names another; acc holds the identity and
+	// access services (access.go).
+	as  string
+	acc *access
 }
 
 // Main runs the CLI and returns the process exit code.
@@ -120,8 +126,10 @@ func (a *app) rootCommand() *cobra.Command {
 	pf.StringVarP(&a.format, "output", "o", "json", "output format: json, jsonc, yaml, table, tsv, none")
 	pf.StringVar(&a.query, "query", "", "JMESPath query applied to the output")
 	pf.BoolVar(&a.verbose, "verbose", false, "log more")
+	pf.StringVar(&a.as, "as", "", "act as another principal (name, user principal name or object ID; local mode)")
 	root.AddCommand(a.groupCommand(), a.imageCommand(), a.buildCommand(), a.templateCommand(), a.doctorCommand(),
 		a.resourceCommand(), a.deploymentCommand(), a.hardenCommand())
+	root.AddCommand(a.identityCommand(), a.roleCommand(), a.lockCommand(), a.adCommand(), a.tokenCommand(), a.monitorCommand())
 	return root
 }
 
@@ -171,9 +179,11 @@ func (a *app) open(ctx context.Context) error {
 		return err
 	}
 	a.cfg, a.st, a.defaults, a.admin = cfg, st, defaults, defaults.Admin
-	a.checker = authz.OwnerOf{Owners: map[string][]string{defaults.Admin.ID: {defaults.SubscriptionScope()}}}
-	a.groups = &tenancy.Groups{Store: st, Authz: a.checker, Defaults: defaults, HasRegion: cfg.HasRegion, Regions: cfg.RegionNames()}
-	a.images = &image.Service{Store: st, Authz: a.checker}
+	if err := a.openAccess(ctx); err != nil {
+		return err
+	}
+	a.groups = &tenancy.Groups{Store: st, Authz: a.checker, Defaults: defaults, HasRegion: cfg.HasRegion, Regions: cfg.RegionNames(), Audit: a.acc.activity}
+	a.images = &image.Service{Store: st, Authz: a.checker, Audit: a.acc.activity}
 	runner := hostexec.Exec{}
 	engine := &build.Engine{
 		Runner: runner,
@@ -189,6 +199,7 @@ func (a *app) open(ctx context.Context) error {
 	vm := &build.QEMU{Runner: runner, Accel: a.accelFor}
 	engine.Boot, engine.VM = vm, vm.StartVMExecutor
 	a.builder = &imagebuilder.Service{Store: st, Authz: a.checker, Defaults: defaults, Groups: a.groups, Engine: engine,
-		RunsDir: cfg.RunsDir(), KeepRuns: cfg.Build.KeepRuns}
+		RunsDir: cfg.RunsDir(), KeepRuns: cfg.Build.KeepRuns,
+		IdentityExists: a.acc.identities.Exists, Identities: a.acc.identities, Audit: a.acc.activity}
 	return a.builder.Recover(ctx)
 }

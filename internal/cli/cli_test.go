@@ -2,6 +2,7 @@ package cli
 
 import (
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -21,5 +22,15 @@ func TestScripts(t *testing.T) {
 			env.Setenv("KILN_HOME", env.WorkDir+"/home")
 			return nil
 		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){"stdout2env": stdoutToEnv},
 	})
+}
+
+// stdoutToEnv is the script command "stdout2env NAME": it sets NAME to the
+// last command's standard output, trimmed, as a shell's $(...) would.
+func stdoutToEnv(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: stdout2env NAME")
+	}
+	ts.Setenv(args[0], strings.TrimSpace(ts.ReadFile("stdout")))
 }

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
@@ -89,12 +90,21 @@ func (a *app) groupCommand() *cobra.Command {
 	return cmd
 }
 
-// deleteGroup deletes a group's templates and images, then the group.
+// deleteGroup deletes a group with everything in it. The group's delete
+// is authorized first (locks anywhere in the group refuse it as a
+// whole); then its templates, images and identities go, with the role
+// assignments at or below it, and the group last.
 func (a *app) deleteGroup(c *cobra.Command, name string) error {
-	ctx := c.Context()
-	if _, err := a.groups.Get(ctx, a.admin, name); err != nil {
-		return err
-	}
+	return a.groups.DeleteCascade(c.Context(), a.admin, name, func(ctx context.Context) error {
+		if err := a.deleteGroupContents(ctx, name); err != nil {
+			return err
+		}
+		return a.acc.rbac.ForgetScope(ctx, a.groups.GroupID(name))
+	})
+}
+
+// deleteGroupContents deletes the templates, images and identities of a group.
+func (a *app) deleteGroupContents(ctx context.Context, name string) error {
 	ts, err := a.builder.List(ctx, a.admin, name)
 	if err != nil {
 		return err
@@ -113,7 +123,16 @@ func (a *app) deleteGroup(c *cobra.Command, name string) error {
 			return err
 		}
 	}
-	return a.groups.Delete(ctx, a.admin, name)
+	ids, err := a.acc.identities.List(ctx, a.admin, name)
+	if err != nil {
+		return err
+	}
+	for _, ident := range ids {
+		if err := a.acc.identities.DeleteByID(ctx, a.admin, ident.ID); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // parseTags parses az-style tags: key=value or key.

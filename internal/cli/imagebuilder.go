@@ -45,7 +45,7 @@ func (g *groupName) flags(c *cobra.Command) {
 
 func (a *app) imageBuilderCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "builder", Short: "Manage and run image templates (az image builder)"}
-	cmd.AddCommand(a.ibCreate(), a.ibShow(), a.ibList(), a.ibRun(), a.ibCancel(), a.ibDelete(), a.ibLogs(), a.ibShowRuns(), a.ibOutput(), a.ibReport())
+	cmd.AddCommand(a.ibCreate(), a.ibShow(), a.ibList(), a.ibRun(), a.ibCancel(), a.ibDelete(), a.ibLogs(), a.ibShowRuns(), a.ibOutput(), a.ibReport(), a.ibPermissions())
 	return cmd
 }
 

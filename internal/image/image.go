@@ -64,6 +64,8 @@ type Artifact struct {
 type Service struct {
 	Store store.Resources
 	Authz authz.Checker
+	// Audit records mutating calls in the activity log; may be nil.
+	Audit Recorder
 }
 
 // ParseID splits an image ID into subscription, group and name.
@@ -77,11 +79,12 @@ func ParseID(id string) (sub, group, name string, err error) {
 }
 
 // Put creates or replaces an image.
-func (s *Service) Put(ctx context.Context, as authz.Principal, img Image) (Image, error) {
+func (s *Service) Put(ctx context.Context, as authz.Principal, img Image) (_ Image, err error) {
 	sub, group, name, err := ParseID(img.ID)
 	if err != nil {
 		return img, err
 	}
+	defer s.record(ctx, as, ResourceType+"/write", img.ID, &err)
 	if err := s.Authz.Check(ctx, as, ResourceType+"/write", img.ID); err != nil {
 		return img, err
 	}
@@ -144,10 +147,11 @@ func (s *Service) List(ctx context.Context, as authz.Principal, sub, group strin
 }
 
 // Delete removes an image (its blobs stay until garbage-collected).
-func (s *Service) Delete(ctx context.Context, as authz.Principal, id string) error {
+func (s *Service) Delete(ctx context.Context, as authz.Principal, id string) (err error) {
 	if _, _, _, err := ParseID(id); err != nil {
 		return err
 	}
+	defer s.record(ctx, as, ResourceType+"/delete", id, &err)
 	if err := s.Authz.Check(ctx, as, ResourceType+"/delete", id); err != nil {
 		return err
 	}

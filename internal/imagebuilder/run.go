@@ -28,12 +28,17 @@ type RunOptions struct {
 // Run runs the template to the end in this process and returns the
 // template with its final lastRunStatus. A failed build is not an error:
 // its outcome is in lastRunStatus, as on Azure.
-func (s *Service) Run(ctx context.Context, p authz.Principal, group, name string, opts RunOptions) (Template, error) {
+func (s *Service) Run(ctx context.Context, p authz.Principal, group, name string, opts RunOptions) (_ Template, err error) {
 	id := s.ID(group, name)
+	defer s.record(ctx, p, ActionRun, id, &err)
 	if err := s.Authz.Check(ctx, p, ActionRun, id); err != nil {
 		return Template{}, err
 	}
 	r, st, err := s.load(ctx, group, name)
+	if err != nil {
+		return Template{}, err
+	}
+	as, err := s.runAs(ctx, p, id, st.Template)
 	if err != nil {
 		return Template{}, err
 	}
@@ -46,7 +51,7 @@ func (s *Service) Run(ctx context.Context, p authz.Principal, group, name string
 	go s.watchCancel(ctx, run.ID, cancel)
 	job := build.Job{
 		RunID: run.ID, TemplateID: id, TemplateName: r.Name, Template: st.Template, TemplateDir: st.TemplateDir,
-		Dir: run.WorkDir, Identity: p, Secrets: st.Secrets, Observe: opts.Observe, RefreshBase: opts.RefreshBase,
+		Dir: run.WorkDir, Identity: as, Secrets: st.Secrets, Observe: opts.Observe, RefreshBase: opts.RefreshBase,
 		OnSubState: func(sub string) {
 			run.RunSubState = sub
 			if err := s.Store.UpdateRun(context.WithoutCancel(ctx), run); err != nil {

@@ -83,6 +83,11 @@ type Service struct {
 	KeepRuns int
 	// IdentityExists checks template identities; nil accepts any.
 	IdentityExists func(id string) bool
+	// Identities resolves template identities to the principals builds
+	// act as (see identity.go).
+	Identities IdentityDirectory
+	// Audit records mutating calls in the activity log; may be nil.
+	Audit Recorder
 }
 
 // ID is the ARM ID of a template in the default subscription.
@@ -100,11 +105,12 @@ type CreateRequest struct {
 
 // Create validates and stores a new template. As on Azure, an existing
 // template cannot be updated by create: delete it first.
-func (s *Service) Create(ctx context.Context, p authz.Principal, req CreateRequest) (Template, error) {
+func (s *Service) Create(ctx context.Context, p authz.Principal, req CreateRequest) (_ Template, err error) {
 	if err := template.ValidateName(req.Name); err != nil {
 		return Template{}, err
 	}
 	id := s.ID(req.Group, req.Name)
+	defer s.record(ctx, p, ActionWrite, id, &err)
 	if err := s.Authz.Check(ctx, p, ActionWrite, id); err != nil {
 		return Template{}, err
 	}
@@ -121,6 +127,9 @@ func (s *Service) Create(ctx context.Context, p authz.Principal, req CreateReque
 		return Template{}, err
 	}
 	if err := build.CheckHardening(t.Properties); err != nil {
+		return Template{}, err
+	}
+	if err := s.checkIdentityAssign(ctx, p, t); err != nil {
 		return Template{}, err
 	}
 	body, _ := json.Marshal(stored{Template: t, TemplateDir: req.TemplateDir, Secrets: req.Secrets})
@@ -212,8 +221,9 @@ func (s *Service) List(ctx context.Context, p authz.Principal, group string) ([]
 }
 
 // Delete removes a template and its runs' directories; refused while a run is active.
-func (s *Service) Delete(ctx context.Context, p authz.Principal, group, name string) error {
+func (s *Service) Delete(ctx context.Context, p authz.Principal, group, name string) (err error) {
 	id := s.ID(group, name)
+	defer s.record(ctx, p, ActionDelete, id, &err)
 	if err := s.Authz.Check(ctx, p, ActionDelete, id); err != nil {
 		return err
 	}
@@ -243,8 +253,9 @@ func active(state string) bool {
 }
 
 // Cancel asks the running build to stop; it returns at once, as Azure's does.
-func (s *Service) Cancel(ctx context.Context, p authz.Principal, group, name string) (Template, error) {
+func (s *Service) Cancel(ctx context.Context, p authz.Principal, group, name string) (_ Template, err error) {
 	id := s.ID(group, name)
+	defer s.record(ctx, p, ActionCancel, id, &err)
 	if err := s.Authz.Check(ctx, p, ActionCancel, id); err != nil {
 		return Template{}, err
 	}

@@ -24,7 +24,8 @@ var migrations embed.FS
 
 // SQLite is the embedded store.
 type SQLite struct {
-	db *sql.DB
+	db  *sql.DB
+	gen generationQuery // the prepared access generation read (sqlite_access.go)
 }
 
 var _ Store = (*SQLite)(nil)

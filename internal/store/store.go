@@ -88,5 +88,9 @@ type Store interface {
 	Resources
 	Runs
 	Meta
+	Directory
+	Access
+	Credentials
+	ActivityLog
 	Close() error
 }

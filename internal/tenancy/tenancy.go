@@ -107,6 +107,8 @@ type Groups struct {
 	HasRegion func(string) bool
 	// Regions lists valid locations for messages.
 	Regions []string
+	// Audit records mutating calls in the activity log; may be nil.
+	Audit Recorder
 }
 
 // GroupID is the ARM ID of a group in the default subscription.
@@ -115,10 +117,11 @@ func (g *Groups) GroupID(name string) string {
 }
 
 // Create creates a group or updates its tags (az group create is idempotent).
-func (g *Groups) Create(ctx context.Context, p authz.Principal, name, location string, tags map[string]string) (Group, error) {
+func (g *Groups) Create(ctx context.Context, p authz.Principal, name, location string, tags map[string]string) (_ Group, err error) {
 	if err := ValidateGroupName(name); err != nil {
 		return Group{}, err
 	}
+	defer g.record(ctx, p, "Microsoft.Resources/subscriptions/resourceGroups/write", g.GroupID(name), &err)
 	if g.HasRegion != nil && !g.HasRegion(location) {
 		return Group{}, fmt.Errorf("location %q is not a configured region; available: %s (regions are set in kiln.yaml)", location, strings.Join(g.Regions, ", "))
 	}
@@ -135,7 +138,7 @@ func (g *Groups) Create(ctx context.Context, p authz.Principal, name, location s
 	grp := Group{ID: g.GroupID(name), Name: name, Type: ResourceGroupType, Location: location, Tags: tags,
 		Properties: GroupProperties{ProvisioningState: "Succeeded"}}
 	body, _ := json.Marshal(grp)
-	_, err := g.Store.PutResource(ctx, store.Resource{ID: grp.ID, Type: ResourceGroupType, Name: name,
+	_, err = g.Store.PutResource(ctx, store.Resource{ID: grp.ID, Type: ResourceGroupType, Name: name,
 		Subscription: g.Defaults.SubscriptionID, Parent: g.Defaults.SubscriptionScope(), Location: location, Body: body}, "")
 	return grp, err
 }
@@ -178,21 +181,7 @@ func (g *Groups) List(ctx context.Context, p authz.Principal) ([]Group, error) {
 }
 
 // Delete removes a group; it is refused while resources remain in it
-// (callers delete them first, as the CLI's cascade does).
+// (callers delete them first, or use DeleteCascade).
 func (g *Groups) Delete(ctx context.Context, p authz.Principal, name string) error {
-	id := g.GroupID(name)
-	if err := g.Authz.Check(ctx, p, "Microsoft.Resources/subscriptions/resourceGroups/delete", id); err != nil {
-		return err
-	}
-	if _, err := g.Get(ctx, p, name); err != nil {
-		return err
-	}
-	rs, err := g.Store.ListResources(ctx, store.ListFilter{Subscription: g.Defaults.SubscriptionID, ResourceGroup: name})
-	if err != nil {
-		return err
-	}
-	if len(rs) > 0 {
-		return fmt.Errorf("resource group %q still holds %d resources (first: %s); delete them first: %w", name, len(rs), rs[0].ID, store.ErrConflict)
-	}
-	return g.Store.DeleteResource(ctx, id)
+	return g.DeleteCascade(ctx, p, name, nil)
 }
