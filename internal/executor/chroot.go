@@ -14,7 +14,8 @@ import (
 )
 
 // Chroot runs scripts with chroot in a private mount namespace: /proc, /sys,
-// /dev and a tmpfs /run are mounted for each script and vanish with the
+// a minimal /dev (no host disks) and a tmpfs /run are mounted for each
+// script and vanish with the
 // namespace when it exits, even if kiln is killed. Services do not start:
 // a policy-rc.d refuses them for the duration of the build.
 type Chroot struct {
@@ -51,7 +52,15 @@ func ChrootWrapper(root string) string {
 		`hostname "$(cat "$R/etc/hostname" 2>/dev/null || echo localhost)"`,
 		`mount -t proc proc "$R/proc"`,
 		`mount -t sysfs -o ro sysfs "$R/sys"`,
-		`mount --rbind /dev "$R/dev"`,
+		// A minimal /dev, not the host's: a script (root in the image) must
+		// not reach the host's disks, and through them kiln's database and keys.
+		`mount -t tmpfs -o mode=0755,nosuid,noexec tmpfs "$R/dev"`,
+		`for d in null zero full random urandom tty; do : > "$R/dev/$d"; mount --bind "/dev/$d" "$R/dev/$d"; done`,
+		`mkdir -p "$R/dev/pts" "$R/dev/shm"`,
+		`mount -t devpts -o newinstance,ptmxmode=0666,mode=0620 devpts "$R/dev/pts"`,
+		`ln -s pts/ptmx "$R/dev/ptmx"`,
+		`mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs "$R/dev/shm"`,
+		`ln -s /proc/self/fd "$R/dev/fd"; ln -s /proc/self/fd/0 "$R/dev/stdin"; ln -s /proc/self/fd/1 "$R/dev/stdout"; ln -s /proc/self/fd/2 "$R/dev/stderr"`,
 		`mount -t tmpfs -o mode=0755 tmpfs "$R/run"`,
 		`mkdir -p "$R/run/systemd/resolve" "$R/run/lock"`,
 		`cp /etc/resolv.conf "$R/run/systemd/resolve/stub-resolv.conf"`,

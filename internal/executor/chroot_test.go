@@ -20,7 +20,8 @@ func TestChrootWrapper(t *testing.T) {
 	for _, want := range []string{
 		`R='/runs/it'\''s here/root'`,
 		`mount -t proc proc "$R/proc"`,
-		`mount --rbind /dev "$R/dev"`,
+		`mount -t tmpfs -o mode=0755,nosuid,noexec tmpfs "$R/dev"`,
+		`mount --bind "/dev/$d" "$R/dev/$d"`,
 		`mount -t tmpfs -o mode=0755 tmpfs "$R/run"`,
 		`exec chroot "$R" /usr/bin/env -i PATH=`,
 		"DEBIAN_FRONTEND=noninteractive",
@@ -29,6 +30,9 @@ func TestChrootWrapper(t *testing.T) {
 		if !strings.Contains(w, want) {
 			t.Errorf("wrapper lacks %q:\n%s", want, w)
 		}
+	}
+	if strings.Contains(w, "rbind /dev") {
+		t.Error("the host's /dev (its disks) must not be visible in the chroot")
 	}
 }
 
