@@ -28,6 +28,7 @@ test-short:
 bench: build
 	bash bench/build.sh
 	bash bench/harden.sh
+	bash bench/publish.sh
 
 vet:
 	$(GO) vet ./...

@@ -119,7 +119,8 @@ func (*stepSource) Run(ctx context.Context, s *State) error {
 	if !ok {
 		return fmt.Errorf("%w: source type %q is not available in this installation", source.ErrUnsupportedSource, src.Type)
 	}
-	req := source.Request{Source: src, TemplateDir: s.Job.TemplateDir, Refresh: s.Job.RefreshBase}
+	req := source.Request{Source: src, TemplateDir: s.Job.TemplateDir, Refresh: s.Job.RefreshBase,
+		Identity: s.Job.Identity, Location: s.Job.Template.Location}
 	if k := s.Job.Template.Properties.Kiln; k != nil {
 		req.Packages, req.Mirror = slices.Clone(k.Packages), k.Mirror
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/kiln-dev/kiln/internal/blob"
 	"github.com/kiln-dev/kiln/internal/build"
 	"github.com/kiln-dev/kiln/internal/config"
+	"github.com/kiln-dev/kiln/internal/gallery"
 	"github.com/kiln-dev/kiln/internal/hostexec"
 	"github.com/kiln-dev/kiln/internal/image"
 	"github.com/kiln-dev/kiln/internal/imagebuilder"
@@ -51,6 +52,7 @@ type app struct {
 	groups   *tenancy.Groups
 	images   *image.Service
 	builder  *imagebuilder.Service
+	gallery  *gallery.Service
 
 	// admin above is the acting principal: the bootstrapped admin unless
 	// --as (as) or KILN_TOKEN names another; acc holds the identity and
@@ -130,6 +132,7 @@ func (a *app) rootCommand() *cobra.Command {
 	root.AddCommand(a.groupCommand(), a.imageCommand(), a.buildCommand(), a.templateCommand(), a.doctorCommand(),
 		a.resourceCommand(), a.deploymentCommand(), a.hardenCommand())
 	root.AddCommand(a.identityCommand(), a.roleCommand(), a.lockCommand(), a.adCommand(), a.tokenCommand(), a.monitorCommand())
+	root.AddCommand(a.sigCommand())
 	return root
 }
 
@@ -184,14 +187,19 @@ func (a *app) open(ctx context.Context) error {
 	}
 	a.groups = &tenancy.Groups{Store: st, Authz: a.checker, Defaults: defaults, HasRegion: cfg.HasRegion, Regions: cfg.RegionNames(), Audit: a.acc.activity}
 	a.images = &image.Service{Store: st, Authz: a.checker, Audit: a.acc.activity}
+	if a.gallery, err = a.newGalleryService(cfg); err != nil {
+		return err
+	}
 	runner := hostexec.Exec{}
+	disks := &source.DiskImage{Runner: runner, CacheDir: cfg.CacheDir()}
 	engine := &build.Engine{
 		Runner: runner,
 		Sources: map[string]source.Resolver{
-			template.SourcePlatformImage: &source.Debian{Runner: runner, CacheDir: cfg.CacheDir(), Mirror: cfg.Build.Mirror, MaxAge: cfg.Build.BaseMaxAge.Duration},
-			template.SourceDiskImage:     &source.DiskImage{Runner: runner, CacheDir: cfg.CacheDir()},
+			template.SourcePlatformImage:      &source.Debian{Runner: runner, CacheDir: cfg.CacheDir(), Mirror: cfg.Build.Mirror, MaxAge: cfg.Build.BaseMaxAge.Duration},
+			template.SourceDiskImage:          disks,
+			template.SourceSharedImageVersion: &source.SharedImageVersion{Gallery: galleryArtifacts{a.gallery}, Disk: disks},
 		},
-		Publish:        &imagebuilder.Publisher{Blobs: &blob.Store{Dir: cfg.BlobDir()}, Images: a.images},
+		Publish:        &imagebuilder.Publisher{Blobs: &blob.Store{Dir: cfg.BlobDir()}, Images: a.images, Gallery: a.gallery},
 		BuilderVersion: "kiln " + Version,
 		Disk:           diskTools{runner: runner},
 	}
@@ -201,5 +209,8 @@ func (a *app) open(ctx context.Context) error {
 	a.builder = &imagebuilder.Service{Store: st, Authz: a.checker, Defaults: defaults, Groups: a.groups, Engine: engine,
 		RunsDir: cfg.RunsDir(), KeepRuns: cfg.Build.KeepRuns,
 		IdentityExists: a.acc.identities.Exists, Identities: a.acc.identities, Audit: a.acc.activity}
+	if err := a.gallery.Recover(ctx); err != nil {
+		return err
+	}
 	return a.builder.Recover(ctx)
 }

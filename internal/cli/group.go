@@ -92,8 +92,8 @@ func (a *app) groupCommand() *cobra.Command {
 
 // deleteGroup deletes a group with everything in it. The group's delete
 // is authorized first (locks anywhere in the group refuse it as a
-// whole); then its templates, images and identities go, with the role
-// assignments at or below it, and the group last.
+// whole); then its templates, images, galleries and identities go, with
+// the role assignments at or below it, and the group last.
 func (a *app) deleteGroup(c *cobra.Command, name string) error {
 	return a.groups.DeleteCascade(c.Context(), a.admin, name, func(ctx context.Context) error {
 		if err := a.deleteGroupContents(ctx, name); err != nil {
@@ -103,8 +103,12 @@ func (a *app) deleteGroup(c *cobra.Command, name string) error {
 	})
 }
 
-// deleteGroupContents deletes the templates, images and identities of a group.
+// deleteGroupContents deletes the templates, images, galleries and
+// identities of a group.
 func (a *app) deleteGroupContents(ctx context.Context, name string) error {
+	if err := a.gallery.DeleteGroupGalleries(ctx, a.admin, a.defaults.SubscriptionID, name); err != nil {
+		return err
+	}
 	ts, err := a.builder.List(ctx, a.admin, name)
 	if err != nil {
 		return err

@@ -34,6 +34,24 @@ type Config struct {
 	Regions []Region `yaml:"regions,omitempty"`
 	// Build holds build settings.
 	Build BuildConfig `yaml:"build,omitempty"`
+	// Gallery holds image gallery settings.
+	Gallery GalleryConfig `yaml:"gallery,omitempty"`
+}
+
+// GalleryConfig holds image gallery settings.
+type GalleryConfig struct {
+	// Limits are the gallery quotas; a key left out keeps its default.
+	Limits GalleryLimits `yaml:"limits,omitempty"`
+}
+
+// GalleryLimits are the gallery quotas (package gallery's Limits): each at
+// least 1.
+type GalleryLimits struct {
+	GalleriesPerSubscription   int `yaml:"galleriesPerSubscription,omitempty"`
+	ImageDefinitionsPerGallery int `yaml:"imageDefinitionsPerGallery,omitempty"`
+	VersionsPerImageDefinition int `yaml:"versionsPerImageDefinition,omitempty"`
+	TargetRegionsPerVersion    int `yaml:"targetRegionsPerVersion,omitempty"`
+	ReplicasPerRegion          int `yaml:"replicasPerRegion,omitempty"`
 }
 
 // Region is one named storage location.
@@ -88,6 +106,13 @@ func Default(home string) Config {
 			Accel:      "auto",
 			KeepRuns:   5,
 		},
+		Gallery: GalleryConfig{Limits: GalleryLimits{
+			GalleriesPerSubscription:   1000,
+			ImageDefinitionsPerGallery: 1000,
+			VersionsPerImageDefinition: 1000,
+			TargetRegionsPerVersion:    100,
+			ReplicasPerRegion:          50,
+		}},
 	}
 }
 
@@ -167,7 +192,27 @@ func (c Config) Validate() error {
 	if c.Build.KeepRuns < 0 {
 		errs = append(errs, errors.New("build.keepRuns: must not be negative"))
 	}
+	errs = append(errs, c.Gallery.Limits.validate()...)
 	return errors.Join(errs...)
+}
+
+func (l GalleryLimits) validate() []error {
+	var errs []error
+	for _, f := range []struct {
+		key string
+		v   int
+	}{
+		{"galleriesPerSubscription", l.GalleriesPerSubscription},
+		{"imageDefinitionsPerGallery", l.ImageDefinitionsPerGallery},
+		{"versionsPerImageDefinition", l.VersionsPerImageDefinition},
+		{"targetRegionsPerVersion", l.TargetRegionsPerVersion},
+		{"replicasPerRegion", l.ReplicasPerRegion},
+	} {
+		if f.v < 1 {
+			errs = append(errs, fmt.Errorf("gallery.limits.%s: %d; it must be at least 1", f.key, f.v))
+		}
+	}
+	return errs
 }
 
 // HasRegion reports whether name is a configured region.

@@ -41,6 +41,8 @@ func TestDefault(t *testing.T) {
 			Accel:      "auto",
 			KeepRuns:   5,
 		},
+		Gallery: GalleryConfig{Limits: GalleryLimits{GalleriesPerSubscription: 1000, ImageDefinitionsPerGallery: 1000,
+			VersionsPerImageDefinition: 1000, TargetRegionsPerVersion: 100, ReplicasPerRegion: 50}},
 	}
 	got := Default("/data/kiln")
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -97,12 +99,21 @@ build:
   baseMaxAge: 12h
   accel: tcg
   keepRuns: 2
+gallery:
+  limits:
+    galleriesPerSubscription: 10
+    imageDefinitionsPerGallery: 20
+    versionsPerImageDefinition: 30
+    targetRegionsPerVersion: 3
+    replicasPerRegion: 5
 `,
 			want: func(home string) Config {
 				return Config{
 					Home: home, Database: "postgres://kiln@db.internal/kiln", Listen: "0.0.0.0:9000", DefaultLocation: "westeurope",
 					Regions: []Region{{Name: "eastus"}, {Name: "westeurope", Path: "/srv/kiln/weu"}, {Name: "northeurope", Path: "neu"}},
 					Build:   BuildConfig{Mirror: "http://mirror.internal/debian", BaseMaxAge: Duration{12 * time.Hour}, Accel: "tcg", KeepRuns: 2},
+					Gallery: GalleryConfig{Limits: GalleryLimits{GalleriesPerSubscription: 10, ImageDefinitionsPerGallery: 20,
+						VersionsPerImageDefinition: 30, TargetRegionsPerVersion: 3, ReplicasPerRegion: 5}},
 				}
 			},
 		},
@@ -397,5 +408,26 @@ func TestConfigYAMLRoundTrip(t *testing.T) {
 	}
 	if diff := cmp.Diff(in, got); diff != "" {
 		t.Errorf("round trip (-want +got):\n%s", diff)
+	}
+}
+
+func TestGalleryLimits(t *testing.T) {
+	clearEnv(t)
+	got, err := Load(homeWith(t, "gallery:\n  limits:\n    versionsPerImageDefinition: 3\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Default("").Gallery.Limits
+	want.VersionsPerImageDefinition = 3
+	if diff := cmp.Diff(want, got.Gallery.Limits); diff != "" {
+		t.Errorf("limits (-want +got):\n%s", diff)
+	}
+	_, err = Load(homeWith(t, "gallery:\n  limits:\n    replicasPerRegion: -1\n"))
+	if err == nil || !strings.Contains(err.Error(), "gallery.limits.replicasPerRegion: -1; it must be at least 1") {
+		t.Errorf("a negative limit: %v", err)
+	}
+	_, err = Load(homeWith(t, "gallery:\n  limits:\n    versions: 3\n"))
+	if err == nil || !strings.Contains(err.Error(), "field versions not found") {
+		t.Errorf("an unknown limit: %v", err)
 	}
 }

@@ -19,6 +19,9 @@ type GalleryProperties struct {
 	SharingProfile    *SharingProfile    `json:"sharingProfile,omitempty"`
 	SoftDeletePolicy  *SoftDeletePolicy  `json:"softDeletePolicy,omitempty"`
 	ProvisioningState string             `json:"provisioningState,omitempty"`
+
+	// SigningKey (kiln) identifies the key the gallery signs versions with.
+	SigningKey *SigningKey `json:"signingKey,omitempty"`
 }
 
 // GalleryIdentifier holds the gallery's generated unique name (read-only).
@@ -160,6 +163,9 @@ type ImageVersionProperties struct {
 	LifecycleState LifecycleState `json:"lifecycleState,omitempty"`
 	// DeprecatedAt (kiln) is when the version was deprecated.
 	DeprecatedAt *time.Time `json:"deprecatedAt,omitempty"`
+	// Evidence (kiln) is the signed manifest and the documents stored with
+	// the version.
+	Evidence *Evidence `json:"evidence,omitempty"`
 }
 
 // PublishingProfile says where a version is replicated and how it is published.

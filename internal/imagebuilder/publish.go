@@ -20,8 +20,9 @@ import (
 // Publisher stores build artifacts in the blob store and creates the
 // VHD and ManagedImage distribution targets.
 type Publisher struct {
-	Blobs  *blob.Store
-	Images *image.Service
+	Blobs   *blob.Store
+	Images  *image.Service
+	Gallery GalleryPublisher // SharedImage targets; nil refuses them
 }
 
 var _ build.Publisher = (*Publisher)(nil)
@@ -74,7 +75,7 @@ func (p *Publisher) Distribute(ctx context.Context, as authz.Principal, job buil
 		out.ArtifactID = created.ID
 		return out, nil
 	case template.DistributeSharedImage:
-		return out, fmt.Errorf("SharedImage distribution needs the gallery service, which this installation does not have yet; distribute to VHD or ManagedImage")
+		return p.distributeShared(ctx, as, job, d, arts, t, out)
 	}
 	return out, fmt.Errorf("unknown distribution type %q", d.Type)
 }

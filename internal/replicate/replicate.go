@@ -2,10 +2,11 @@
 // directories and keeps the copies honest. A copy is written to a
 // temporary file in the destination directory — by reflink when the
 // filesystem can share blocks, otherwise by a sparse-aware copy that skips
-// holes, otherwise by a plain stream copy — synced, hashed against its
-// sha256 and only then renamed into place, so a replica is either complete
-// and verified or absent. Verify detects a damaged replica and Repair
-// restores it from a good one.
+// holes, otherwise by a plain stream copy — synced, verified (hashed
+// against its sha256, or with VerifySource proven equal to a source whose
+// digest the caller vouches for) and only then renamed into place, so a
+// replica is either complete and verified or absent. Verify detects a
+// damaged replica and Repair restores it from a good one.
 package replicate
 
 import (
@@ -83,14 +84,21 @@ func ReplicaPath(regionDir, sha string) (string, error) {
 
 // Replicate makes sure regionDir holds a good replica of the blob sha
 // whose content is the file src. An existing replica is verified and kept
-// when good, replaced when damaged.
+// when good, replaced when damaged. Copies are verified by rehashing
+// (VerifyHash); ReplicateWith chooses.
 func Replicate(ctx context.Context, src, regionDir, sha string) (Result, error) {
+	return ReplicateWith(ctx, src, regionDir, sha, Options{})
+}
+
+// ReplicateWith is Replicate with options. With VerifySource an existing
+// replica is compared with src instead of being rehashed.
+func ReplicateWith(ctx context.Context, src, regionDir, sha string, o Options) (Result, error) {
 	dst, err := ReplicaPath(regionDir, sha)
 	if err != nil {
 		return Result{}, fmt.Errorf("replicate: %w", err)
 	}
 	start := time.Now()
-	switch err := Verify(ctx, dst, sha); {
+	switch err := verifyExisting(ctx, src, dst, sha, o); {
 	case err == nil:
 		fi, err := os.Stat(dst)
 		if err != nil {
@@ -100,7 +108,14 @@ func Replicate(ctx context.Context, src, regionDir, sha string) (Result, error) 
 	case !errors.Is(err, ErrDamaged) && !errors.Is(err, os.ErrNotExist):
 		return Result{}, fmt.Errorf("replicate %s: %w", sha, err)
 	}
-	return Copy(ctx, src, dst, sha)
+	return CopyWith(ctx, src, dst, sha, o)
+}
+
+func verifyExisting(ctx context.Context, src, dst, sha string, o Options) error {
+	if o.Verify == VerifySource {
+		return sameContent(ctx, src, dst, sha)
+	}
+	return Verify(ctx, dst, sha)
 }
 
 // Repair replaces the damaged replica at damaged with a verified copy of
@@ -135,6 +150,11 @@ func Verify(ctx context.Context, path, sha string) error {
 // dst and syncs the directory. On any error, dst is untouched (absent, or
 // its previous content) and the temporary file is removed.
 func Copy(ctx context.Context, src, dst, sha string) (Result, error) {
+	return CopyWith(ctx, src, dst, sha, Options{})
+}
+
+// CopyWith is Copy with options.
+func CopyWith(ctx context.Context, src, dst, sha string, o Options) (Result, error) {
 	res := Result{Path: dst, SHA256: sha}
 	if err := checkDigest(sha); err != nil {
 		return res, fmt.Errorf("copy %s: %w", src, err)
@@ -155,7 +175,7 @@ func Copy(ctx context.Context, src, dst, sha string) (Result, error) {
 			os.Remove(tmp.Name())
 		}
 	}()
-	if err := fill(ctx, &res, in, tmp); err != nil {
+	if err := fill(ctx, &res, in, tmp, o.Verify); err != nil {
 		return res, fmt.Errorf("copy %s to %s: %w", src, dst, err)
 	}
 	if err := commit(tmp, dst); err != nil {
@@ -166,7 +186,7 @@ func Copy(ctx context.Context, src, dst, sha string) (Result, error) {
 }
 
 // fill copies, syncs and verifies the temporary file, recording timings.
-func fill(ctx context.Context, res *Result, in, tmp *os.File) error {
+func fill(ctx context.Context, res *Result, in, tmp *os.File, v Verification) error {
 	fi, err := in.Stat()
 	if err != nil {
 		return err
@@ -184,11 +204,28 @@ func fill(ctx context.Context, res *Result, in, tmp *os.File) error {
 	}
 	res.Sync = time.Since(t)
 	t = time.Now()
+	err = verifyCopy(ctx, res, in, tmp, v)
+	res.Verify = time.Since(t)
+	return err
+}
+
+// verifyCopy checks the copy as v says.
+func verifyCopy(ctx context.Context, res *Result, in, tmp *os.File, v Verification) error {
+	if v == VerifySource {
+		if res.Method == MethodReflink {
+			return nil // the copy shares the source's blocks
+		}
+		if err := compareOpen(ctx, in, tmp, res.Size); errors.Is(err, errDiffer) {
+			return fmt.Errorf("verify: %w: %w", err, ErrDamaged)
+		} else if err != nil {
+			return fmt.Errorf("verify: %w", err)
+		}
+		return nil
+	}
 	got, err := hashOpen(ctx, tmp, res.Size)
 	if err != nil {
 		return fmt.Errorf("verify: %w", err)
 	}
-	res.Verify = time.Since(t)
 	if got != res.SHA256 {
 		return fmt.Errorf("the copy hashes to %s, not %s: the source is damaged or changed while it was copied: %w", got, res.SHA256, ErrDamaged)
 	}

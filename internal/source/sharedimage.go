@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/kiln-dev/kiln/internal/authz"
+
 	"github.com/kiln-dev/kiln/internal/template"
 )
 
@@ -12,7 +14,7 @@ import (
 // qcow2 artifact in the build's region. Revoked, deleted and not yet
 // replicated versions are refused there.
 type GalleryArtifacts interface {
-	ResolveArtifact(ctx context.Context, id string) (versionID, path, sha256 string, err error)
+	ResolveArtifact(ctx context.Context, as authz.Principal, id, region string) (versionID, path, sha256 string, err error)
 }
 
 // SharedImageVersion provides bases from gallery image versions (chained
@@ -33,7 +35,7 @@ func (s *SharedImageVersion) Resolve(ctx context.Context, req Request, log Logge
 		return Base{}, fmt.Errorf("%w: SharedImageVersion sources need the gallery", ErrUnsupportedSource)
 	}
 	id := req.Source.ImageVersionID
-	versionID, path, sum, err := s.Gallery.ResolveArtifact(ctx, id)
+	versionID, path, sum, err := s.Gallery.ResolveArtifact(ctx, req.Identity, id, req.Location)
 	if err != nil {
 		return Base{}, fmt.Errorf("source imageVersionId %s: %w", id, err)
 	}

@@ -6,12 +6,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kiln-dev/kiln/internal/authz"
 	"github.com/kiln-dev/kiln/internal/template"
 )
 
 type fakeGallery struct{ err error }
 
-func (f fakeGallery) ResolveArtifact(context.Context, string) (string, string, string, error) {
+func (f fakeGallery) ResolveArtifact(context.Context, authz.Principal, string, string) (string, string, string, error) {
 	return "", "", "", f.err
 }
 

@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/kiln-dev/kiln/internal/authz"
 	"github.com/kiln-dev/kiln/internal/template"
 )
 
@@ -48,6 +49,12 @@ type Request struct {
 	TemplateDir string
 	// Refresh ignores cached bases for version "latest".
 	Refresh bool
+	// Identity is the principal the build acts as: a gallery source is
+	// read with its rights.
+	Identity authz.Principal
+	// Location is the build's region: a gallery source is read from its
+	// replica there.
+	Location string
 }
 
 // Resolver resolves template sources to bases.

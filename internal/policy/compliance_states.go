@@ -1,0 +1,10 @@
+package policy
+
+// Compliance states, as Azure reports them.
+const (
+	StateCompliant    = "Compliant"
+	StateNonCompliant = "NonCompliant"
+	StateConflict     = "Conflict"
+	StateExempt       = "Exempt"
+	StateUnknown      = "Unknown"
+)
