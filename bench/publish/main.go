@@ -208,7 +208,7 @@ func fillVersions(ctx context.Context, st *store.SQLite, defID string, n int) er
 			return err
 		}
 		ws = append(ws, store.Write{Resource: store.Resource{ID: v.ID, Type: gallery.ImageVersionType, Name: name, Subscription: sub,
-			ResourceGroup: "RG", Parent: defID, Location: "eastus", Body: body}})
+			ResourceGroup: "RG", Parent: defID, Location: "eastus", Body: body, SortKey: gallery.VersionSortKey(name)}})
 	}
 	_, err := st.WriteResources(ctx, ws)
 	return err

@@ -67,6 +67,7 @@ type VMConfig struct {
 // VM runs commands over SSH in a QEMU guest.
 type VM struct {
 	cfg     VMConfig
+	mc      qemu.MachineConfig
 	machine *qemu.Machine
 	client  *ssh.Client
 	bootID  string
@@ -95,7 +96,7 @@ func BootVM(ctx context.Context, cfg VMConfig) (*VM, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start QEMU: %w", err)
 	}
-	v := &VM{cfg: cfg, machine: m}
+	v := &VM{cfg: cfg, mc: mc, machine: m}
 	cfg.Logf("QEMU started (%s, %s); waiting for the readiness signal on the serial console", cfg.Accel, mc.Boot)
 	if err := v.waitReady(ctx, ""); err != nil {
 		m.Kill()
@@ -259,17 +260,26 @@ func (v *VM) Upload(ctx context.Context, src, dst string, mode os.FileMode) erro
 	return nil
 }
 
-// Restart implements Executor: reboot and wait for the next readiness signal.
+// Restart implements Executor: a cold restart, that is a clean power-off
+// and a new QEMU process on the same disk, then the next readiness
+// signal. (A warm reset through the UEFI firmware under TCG sometimes
+// stalled in GRUB for minutes.)
 func (v *VM) Restart(ctx context.Context) error {
 	prev := v.bootID
-	sess, err := v.client.NewSession()
-	if err != nil {
-		return err
+	if err := v.Close(ctx); err != nil {
+		return fmt.Errorf("restart: power off: %w", err)
 	}
-	_ = sess.Start(v.asRoot("systemctl reboot"))
-	sess.Close()
-	v.client.Close()
+	v.client = nil
+	mc := v.mc
+	mc.AppendSerialLog = true
+	m, err := qemu.Start(ctx, mc)
+	if err != nil {
+		return fmt.Errorf("restart: start QEMU: %w", err)
+	}
+	v.machine = m
+	v.cfg.Logf("QEMU restarted; waiting for the readiness signal on the serial console")
 	if err := v.waitReady(ctx, prev); err != nil {
+		m.Kill()
 		return err
 	}
 	return v.connect(ctx)

@@ -69,7 +69,7 @@ type fixture struct {
 	def     gallery.ImageDefinition
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	ctx := t.Context()
 	dir := t.TempDir()
@@ -98,7 +98,7 @@ func newFixture(t *testing.T) *fixture {
 	return f
 }
 
-func (f *fixture) createGallery(t *testing.T, name string) gallery.Gallery {
+func (f *fixture) createGallery(t testing.TB, name string) gallery.Gallery {
 	t.Helper()
 	g, err := f.svc.CreateGallery(t.Context(), admin, gallery.Gallery{ID: gallery.GalleryID(sub, group, name), Location: "eastus"})
 	if err != nil {
@@ -107,7 +107,7 @@ func (f *fixture) createGallery(t *testing.T, name string) gallery.Gallery {
 	return g
 }
 
-func (f *fixture) createDefinition(t *testing.T, name, sku string) gallery.ImageDefinition {
+func (f *fixture) createDefinition(t testing.TB, name, sku string) gallery.ImageDefinition {
 	t.Helper()
 	d, err := f.svc.CreateDefinition(t.Context(), admin, definition(name, sku))
 	if err != nil {

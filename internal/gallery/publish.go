@@ -604,5 +604,17 @@ func (s *Service) versionResource(v ImageVersion) (store.Resource, error) {
 	if err != nil {
 		return store.Resource{}, err
 	}
-	return resourceOf(v.ID, ImageVersionType, v.Name, v.Location, ref.DefinitionID(), v)
+	r, err := resourceOf(v.ID, ImageVersionType, v.Name, v.Location, ref.DefinitionID(), v)
+	r.SortKey = VersionSortKey(v.Name)
+	return r, err
+}
+
+// VersionSortKey orders versions by Major.Minor.Patch as text, so that the
+// store can return the highest first (each part is at most 2147483647).
+func VersionSortKey(name string) string {
+	v, ok := parseVersion(name)
+	if !ok {
+		return ""
+	}
+	return fmt.Sprintf("%010d.%010d.%010d", v.Major, v.Minor, v.Patch)
 }

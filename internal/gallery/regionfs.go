@@ -231,6 +231,9 @@ func readBlob(dir, sha string) ([]byte, error) {
 // at work are left for a later start. It is cheap when nothing was
 // interrupted: one directory read per region.
 func (s *Service) Recover(ctx context.Context) error {
+	if err := s.backfillSortKeys(ctx); err != nil {
+		return err
+	}
 	if s.Regions == nil {
 		return nil
 	}

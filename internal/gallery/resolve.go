@@ -2,6 +2,7 @@ package gallery
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -98,33 +99,75 @@ func (s *Service) resolveLatest(ctx context.Context, p authz.Principal, ref Defi
 	return v, nil
 }
 
-// latest resolves latest without reading every version: it lists the
-// names only, and reads versions from the highest down until one
-// qualifies (Latest's rules), usually the first. Only when none does are
-// all versions read, to say why.
+// latest resolves latest without reading every version: the store
+// returns versions highest first (by their sort key), a page at a time, and
+// the first that qualifies (Latest's rules) is latest, usually the first
+// read. Only when none does are all versions read, to say why.
 func (s *Service) latest(ctx context.Context, defID, region string) (ImageVersion, error) {
-	names, err := s.Store.ListResourceNames(ctx, store.ListFilter{Type: ImageVersionType, Parent: defID})
-	if err != nil {
-		return ImageVersion{}, fmt.Errorf("list versions of %s: %w", defID, err)
-	}
-	now := s.now()
-	for _, name := range byVersionDescending(names) {
-		v, err := load[ImageVersion](ctx, s.Store, "image version", ImageVersionType, defID+"/versions/"+name)
-		if errors.Is(err, ErrNotFound) {
-			continue // purged meanwhile
-		}
-		if err != nil {
-			return ImageVersion{}, err
-		}
-		if latestReasonOf(&v.Value, region, now) == reasonNone {
-			return v.Value, nil
-		}
+	f := store.ListFilter{Type: ImageVersionType, Parent: defID, BySortKey: true, Descending: true, Limit: latestPage}
+	if v, ok, err := s.scanLatest(ctx, f, region); ok || err != nil {
+		return v, err
 	}
 	vs, err := s.siblings(ctx, defID)
 	if err != nil {
 		return ImageVersion{}, err
 	}
-	return Latest(vs, region, now)
+	return Latest(vs, region, s.now())
+}
+
+// latestPage is how many versions latest reads first; each further page
+// is four times larger.
+const latestPage = 2
+
+// scanLatest pages through f (highest first) until a version qualifies.
+func (s *Service) scanLatest(ctx context.Context, f store.ListFilter, region string) (ImageVersion, bool, error) {
+	now := s.now()
+	for ; ; f.Offset, f.Limit = f.Offset+f.Limit, f.Limit*4 {
+		page, err := s.Store.ListResources(ctx, f)
+		if err != nil {
+			return ImageVersion{}, false, fmt.Errorf("list versions of %s: %w", f.Parent, err)
+		}
+		for _, r := range page {
+			var v ImageVersion
+			if err := json.Unmarshal(r.Body, &v); err != nil {
+				return ImageVersion{}, false, fmt.Errorf("decode image version %s: %w", r.ID, err)
+			}
+			if latestReasonOf(&v, region, now) == reasonNone {
+				return v, true, nil
+			}
+		}
+		if len(page) < f.Limit {
+			return ImageVersion{}, false, nil
+		}
+	}
+}
+
+// sortKeysMeta records that every stored version has its sort key.
+const sortKeysMeta = "gallery.versionSortKeys"
+
+// backfillSortKeys gives versions stored before sort keys existed theirs,
+// once per database.
+func (s *Service) backfillSortKeys(ctx context.Context) error {
+	if done, err := s.Store.GetMeta(ctx, sortKeysMeta); err == nil && done == "1" {
+		return nil
+	}
+	rs, err := s.Store.ListResources(ctx, store.ListFilter{Type: ImageVersionType})
+	if err != nil {
+		return fmt.Errorf("list image versions: %w", err)
+	}
+	var ws []store.Write
+	for _, r := range rs {
+		if key := VersionSortKey(r.Name); r.SortKey != key {
+			r.SortKey = key
+			ws = append(ws, store.Write{Resource: r, IfMatch: r.ETag})
+		}
+	}
+	if len(ws) > 0 {
+		if _, err := s.Store.WriteResources(ctx, ws); err != nil {
+			return fmt.Errorf("give image versions their sort keys: %w", err)
+		}
+	}
+	return s.Store.SetMeta(ctx, sortKeysMeta, "1")
 }
 
 // Usable says why a version cannot be deployed (or exported, or used as a

@@ -19,6 +19,7 @@ type Store interface {
 	store.Resources
 	store.LimitedResources
 	store.ResourceNames
+	store.Meta
 }
 
 // RegionDirs maps the configured regions to their directories

@@ -75,7 +75,10 @@ type MachineConfig struct {
 	// goes straight to the file SerialLog, or nowhere.
 	SerialStdio bool
 	SerialLog   string
-	QMPSocket   string // unix socket path for QMP; empty for none
+	// AppendSerialLog keeps what SerialLog holds (a restarted machine's
+	// console follows its previous boots); otherwise Start truncates it.
+	AppendSerialLog bool
+	QMPSocket       string // unix socket path for QMP; empty for none
 	// DebugCon, when set, receives the firmware's debug console (port 0x402).
 	DebugCon string
 

@@ -83,7 +83,11 @@ func (m *Machine) prepare(cfg *MachineConfig) error {
 	}
 	cfg.SerialStdio = true
 	if cfg.SerialLog != "" {
-		if m.logFile, err = os.Create(cfg.SerialLog); err != nil {
+		mode := os.O_WRONLY | os.O_CREATE | os.O_TRUNC
+		if cfg.AppendSerialLog {
+			mode = os.O_WRONLY | os.O_CREATE | os.O_APPEND
+		}
+		if m.logFile, err = os.OpenFile(cfg.SerialLog, mode, 0o644); err != nil {
 			return fmt.Errorf("start vm: serial log: %w", err)
 		}
 	}

@@ -94,15 +94,27 @@ func parseTime(s string) time.Time {
 	return t
 }
 
-const resourceColumns = `id, type_key, name, subscription, group_key, parent_key, location, body, etag, created_at, updated_at`
+const resourceColumns = `id, type_key, name, subscription, group_key, parent_key, location, body, etag, created_at, updated_at, sort_key`
+
+// execer is a *sql.DB or a *sql.Tx.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// insertResource writes r with verb (INSERT or INSERT OR REPLACE); created
+// is its stored creation time, r.UpdatedAt the write's.
+func insertResource(ctx context.Context, db execer, verb string, r Resource, created string) error {
+	_, err := db.ExecContext(ctx, verb+` INTO resources (id_key, `+resourceColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+		Key(r.ID), r.ID, Key(r.Type), r.Name, Key(r.Subscription), Key(r.ResourceGroup), Key(r.Parent), r.Location,
+		string(r.Body), r.ETag, created, formatTime(r.UpdatedAt), r.SortKey)
+	return err
+}
 
 // CreateResource inserts r; ErrConflict if the ID exists.
 func (s *SQLite) CreateResource(ctx context.Context, r Resource) (Resource, error) {
 	now := time.Now().UTC()
 	r.CreatedAt, r.UpdatedAt, r.ETag = now, now, newETag()
-	_, err := s.db.ExecContext(ctx, `INSERT INTO resources (id_key, `+resourceColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`,
-		Key(r.ID), r.ID, Key(r.Type), r.Name, Key(r.Subscription), Key(r.ResourceGroup), Key(r.Parent), r.Location,
-		string(r.Body), r.ETag, formatTime(now), formatTime(now))
+	err := insertResource(ctx, s.db, "INSERT", r, formatTime(now))
 	if err != nil {
 		if isUniqueViolation(err) {
 			return r, fmt.Errorf("resource %s already exists: %w", r.ID, ErrConflict)
@@ -134,10 +146,7 @@ func (s *SQLite) PutResource(ctx context.Context, r Resource, ifMatch string) (R
 	}
 	now := time.Now().UTC()
 	r.CreatedAt, r.UpdatedAt, r.ETag = parseTime(created), now, newETag()
-	_, err = tx.ExecContext(ctx, `INSERT OR REPLACE INTO resources (id_key, `+resourceColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`,
-		Key(r.ID), r.ID, Key(r.Type), r.Name, Key(r.Subscription), Key(r.ResourceGroup), Key(r.Parent), r.Location,
-		string(r.Body), r.ETag, created, formatTime(now))
-	if err != nil {
+	if err := insertResource(ctx, tx, "INSERT OR REPLACE", r, created); err != nil {
 		return r, fmt.Errorf("write %s: %w", r.ID, err)
 	}
 	return r, tx.Commit()
@@ -155,23 +164,9 @@ func (s *SQLite) GetResource(ctx context.Context, id string) (Resource, error) {
 
 // ListResources lists resources matching f, ordered by ID.
 func (s *SQLite) ListResources(ctx context.Context, f ListFilter) ([]Resource, error) {
-	var where []string
-	var args []any
-	add := func(col, v string) {
-		if v != "" {
-			where = append(where, col+" = ?")
-			args = append(args, Key(v))
-		}
-	}
-	add("type_key", f.Type)
-	add("subscription", f.Subscription)
-	add("group_key", f.ResourceGroup)
-	add("parent_key", f.Parent)
-	q := `SELECT ` + resourceColumns + ` FROM resources`
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	rows, err := s.db.QueryContext(ctx, q+" ORDER BY id_key", args...)
+	where, args := resourceFilterSQL(f)
+	q := `SELECT ` + resourceColumns + ` FROM resources` + where
+	rows, err := s.db.QueryContext(ctx, q+orderSQL(f), args...)
 	if err != nil {
 		return nil, err
 	}
@@ -204,7 +199,7 @@ type scanner interface{ Scan(dest ...any) error }
 func scanResource(sc scanner) (Resource, error) {
 	var r Resource
 	var body, created, updated string
-	err := sc.Scan(&r.ID, &r.Type, &r.Name, &r.Subscription, &r.ResourceGroup, &r.Parent, &r.Location, &body, &r.ETag, &created, &updated)
+	err := sc.Scan(&r.ID, &r.Type, &r.Name, &r.Subscription, &r.ResourceGroup, &r.Parent, &r.Location, &body, &r.ETag, &created, &updated, &r.SortKey)
 	r.Body = []byte(body)
 	r.CreatedAt, r.UpdatedAt = parseTime(created), parseTime(updated)
 	return r, err

@@ -75,9 +75,7 @@ func (s *SQLite) CreateManagedIdentity(ctx context.Context, r Resource, p Princi
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		now := time.Now().UTC()
 		r.CreatedAt, r.UpdatedAt, r.ETag = now, now, newETag()
-		_, err := tx.ExecContext(ctx, `INSERT INTO resources (id_key, `+resourceColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`,
-			Key(r.ID), r.ID, Key(r.Type), r.Name, Key(r.Subscription), Key(r.ResourceGroup), Key(r.Parent), r.Location,
-			string(r.Body), r.ETag, formatTime(now), formatTime(now))
+		err := insertResource(ctx, tx, "INSERT", r, formatTime(now))
 		if isUniqueViolation(err) {
 			return fmt.Errorf("resource %s already exists: %w", r.ID, ErrConflict)
 		}

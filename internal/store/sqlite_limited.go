@@ -130,10 +130,7 @@ func writeResourceTx(ctx context.Context, tx *sql.Tx, r Resource, created string
 		created = formatTime(now)
 	}
 	r.CreatedAt, r.UpdatedAt, r.ETag = parseTime(created), now, newETag()
-	_, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO resources (id_key, `+resourceColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`,
-		Key(r.ID), r.ID, Key(r.Type), r.Name, Key(r.Subscription), Key(r.ResourceGroup), Key(r.Parent), r.Location,
-		string(r.Body), r.ETag, created, formatTime(now))
-	if err != nil {
+	if err := insertResource(ctx, tx, "INSERT OR REPLACE", r, created); err != nil {
 		return r, fmt.Errorf("write %s: %w", r.ID, err)
 	}
 	return r, nil
@@ -211,9 +208,25 @@ func resourceFilterSQL(f ListFilter) (string, []any) {
 	return " WHERE " + strings.Join(where, " AND "), args
 }
 
+// orderSQL is the ORDER BY and LIMIT clause of f: by ID, or by sort key
+// (highest first with Descending), then paged.
+func orderSQL(f ListFilter) string {
+	q := " ORDER BY id_key"
+	switch {
+	case f.BySortKey && f.Descending:
+		q = " ORDER BY sort_key DESC" // ties in no particular order, so the index serves it
+	case f.BySortKey:
+		q = " ORDER BY sort_key"
+	}
+	if f.Limit > 0 {
+		q += fmt.Sprintf(" LIMIT %d OFFSET %d", f.Limit, max(f.Offset, 0))
+	}
+	return q
+}
+
 func listResourcesTx(ctx context.Context, tx *sql.Tx, f ListFilter) ([]Resource, error) {
 	where, args := resourceFilterSQL(f)
-	rows, err := tx.QueryContext(ctx, `SELECT `+resourceColumns+` FROM resources`+where+` ORDER BY id_key`, args...)
+	rows, err := tx.QueryContext(ctx, `SELECT `+resourceColumns+` FROM resources`+where+orderSQL(f), args...)
 	if err != nil {
 		return nil, err
 	}
@@ -234,7 +247,7 @@ var _ ResourceNames = (*SQLite)(nil)
 // ListResourceNames implements ResourceNames.
 func (s *SQLite) ListResourceNames(ctx context.Context, f ListFilter) ([]string, error) {
 	where, args := resourceFilterSQL(f)
-	rows, err := s.db.QueryContext(ctx, `SELECT name FROM resources`+where, args...)
+	rows, err := s.db.QueryContext(ctx, `SELECT name FROM resources`+where+orderSQL(f), args...)
 	if err != nil {
 		return nil, err
 	}

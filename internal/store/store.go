@@ -31,14 +31,23 @@ type Resource struct {
 	ETag          string          // changes on every write
 	CreatedAt     time.Time       //
 	UpdatedAt     time.Time       //
+	// SortKey orders siblings as the owning package defines (ListFilter's
+	// BySortKey); "" when the package does not use it.
+	SortKey string
 }
 
-// ListFilter selects resources; empty fields match everything.
+// ListFilter selects resources; empty fields match everything. Lists are
+// ordered by ID unless BySortKey; Limit (when positive) and Offset page them.
 type ListFilter struct {
 	Type          string
 	Subscription  string
 	ResourceGroup string
 	Parent        string
+
+	BySortKey  bool
+	Descending bool
+	Limit      int
+	Offset     int
 }
 
 // Run is one execution of an image template.
