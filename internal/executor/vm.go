@@ -66,8 +66,11 @@ type VMConfig struct {
 
 // VM runs commands over SSH in a QEMU guest.
 type VM struct {
-	cfg     VMConfig
-	mc      qemu.MachineConfig
+	cfg VMConfig
+	mc  qemu.MachineConfig
+	// life bounds the machine's lifetime (BootVM's context): a restarted
+	// machine lives as long as the first, not as long as Restart's caller.
+	life    context.Context
 	machine *qemu.Machine
 	client  *ssh.Client
 	bootID  string
@@ -96,7 +99,7 @@ func BootVM(ctx context.Context, cfg VMConfig) (*VM, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start QEMU: %w", err)
 	}
-	v := &VM{cfg: cfg, mc: mc, machine: m}
+	v := &VM{cfg: cfg, mc: mc, life: ctx, machine: m}
 	cfg.Logf("QEMU started (%s, %s); waiting for the readiness signal on the serial console", cfg.Accel, mc.Boot)
 	if err := v.waitReady(ctx, ""); err != nil {
 		m.Kill()
@@ -272,7 +275,7 @@ func (v *VM) Restart(ctx context.Context) error {
 	v.client = nil
 	mc := v.mc
 	mc.AppendSerialLog = true
-	m, err := qemu.Start(ctx, mc)
+	m, err := qemu.Start(v.life, mc)
 	if err != nil {
 		return fmt.Errorf("restart: start QEMU: %w", err)
 	}
