@@ -132,7 +132,7 @@ func (a *app) rootCommand() *cobra.Command {
 	root.AddCommand(a.groupCommand(), a.imageCommand(), a.buildCommand(), a.templateCommand(), a.doctorCommand(),
 		a.resourceCommand(), a.deploymentCommand(), a.hardenCommand())
 	root.AddCommand(a.identityCommand(), a.roleCommand(), a.lockCommand(), a.adCommand(), a.tokenCommand(), a.monitorCommand())
-	root.AddCommand(a.sigCommand())
+	root.AddCommand(a.sigCommand(), a.accountCommand())
 	return root
 }
 
