@@ -26,6 +26,16 @@ func (a *app) sigCommand() *cobra.Command {
 	return cmd
 }
 
+// opened is a command's RunE that opens kiln first, then does its work.
+func (a *app) opened(do func(c *cobra.Command) error) func(*cobra.Command, []string) error {
+	return func(c *cobra.Command, _ []string) error {
+		if err := a.open(c.Context()); err != nil {
+			return err
+		}
+		return do(c)
+	}
+}
+
 // newGalleryService wires the gallery service of an opened app. The
 // gallery needs the store's guarded writes (store.LimitedResources).
 func (a *app) newGalleryService(cfg config.Config) (*gallery.Service, error) {
@@ -146,10 +156,7 @@ func (a *app) sigCreate() *cobra.Command {
 	var tags []string
 	c := &cobra.Command{
 		Use: "create", Short: "Create a gallery (or update it), with its signing key", Args: cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			if err := a.open(c.Context()); err != nil {
-				return err
-			}
+		RunE: a.opened(func(c *cobra.Command) error {
 			t, err := parseTags(tags)
 			if err != nil {
 				return err
@@ -168,7 +175,7 @@ func (a *app) sigCreate() *cobra.Command {
 				return err
 			}
 			return a.printAz(out)
-		},
+		}),
 	}
 	n.galleryFlags(c)
 	c.Flags().StringVarP(&location, "location", "l", "", "region (default: the resource group's)")
@@ -182,16 +189,13 @@ func (a *app) sigList() *cobra.Command {
 	var group string
 	c := &cobra.Command{
 		Use: "list", Short: "List galleries", Args: cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			if err := a.open(c.Context()); err != nil {
-				return err
-			}
+		RunE: a.opened(func(c *cobra.Command) error {
 			gs, err := a.gallery.ListGalleries(c.Context(), a.admin, a.defaults.SubscriptionID, group)
 			if err != nil {
 				return err
 			}
 			return printAzList(a, gs)
-		},
+		}),
 	}
 	c.Flags().StringVarP(&group, "resource-group", "g", "", "resource group (default: all)")
 	return c
@@ -201,16 +205,13 @@ func (a *app) sigShow() *cobra.Command {
 	var n sigNames
 	c := &cobra.Command{
 		Use: "show", Short: "Show a gallery", Args: cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			if err := a.open(c.Context()); err != nil {
-				return err
-			}
+		RunE: a.opened(func(c *cobra.Command) error {
 			g, err := a.gallery.GetGallery(c.Context(), a.admin, a.galleryID(n))
 			if err != nil {
 				return err
 			}
 			return a.printAz(g)
-		},
+		}),
 	}
 	n.galleryFlags(c)
 	return c
@@ -223,10 +224,7 @@ func (a *app) sigUpdate() *cobra.Command {
 	var tags, sets []string
 	c := &cobra.Command{
 		Use: "update", Short: "Update a gallery's description, tags or soft-delete policy", Args: cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			if err := a.open(c.Context()); err != nil {
-				return err
-			}
+		RunE: a.opened(func(c *cobra.Command) error {
 			t, err := parseTags(tags)
 			if err != nil {
 				return err
@@ -247,7 +245,7 @@ func (a *app) sigUpdate() *cobra.Command {
 				return err
 			}
 			return a.printAz(g)
-		},
+		}),
 	}
 	n.galleryFlags(c)
 	c.Flags().StringVar(&description, "description", "", "description")
@@ -261,12 +259,9 @@ func (a *app) sigDelete() *cobra.Command {
 	var n sigNames
 	c := &cobra.Command{
 		Use: "delete", Short: "Delete a gallery that has no image definitions", Args: cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			if err := a.open(c.Context()); err != nil {
-				return err
-			}
+		RunE: a.opened(func(c *cobra.Command) error {
 			return a.gallery.DeleteGallery(c.Context(), a.admin, a.galleryID(n))
-		},
+		}),
 	}
 	n.galleryFlags(c)
 	return c
@@ -281,10 +276,7 @@ func (a *app) sigShowSigningKey() *cobra.Command {
 		Long: "Print the gallery's ed25519 public key as a PKIX PEM block. Each image version's manifest is a DSSE\n" +
 			"envelope signed with the gallery's private key, which never leaves kiln's key directory.",
 		Args: cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			if err := a.open(c.Context()); err != nil {
-				return err
-			}
+		RunE: a.opened(func(c *cobra.Command) error {
 			k, err := a.gallery.SigningKey(c.Context(), a.admin, a.galleryID(n))
 			if err != nil {
 				return err
@@ -297,7 +289,7 @@ func (a *app) sigShowSigningKey() *cobra.Command {
 			}
 			_, err = fmt.Fprint(a.stdout, k.PublicKey)
 			return err
-		},
+		}),
 	}
 	n.galleryFlags(c)
 	c.Flags().StringVarP(&file, "file", "f", "", "write the PEM to this file instead")
@@ -404,10 +396,7 @@ func (a *app) defCreate() *cobra.Command {
 	var f definitionFlags
 	c := &cobra.Command{
 		Use: "create", Short: "Create an image definition (or update one: its identity cannot change)", Args: cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			if err := a.open(c.Context()); err != nil {
-				return err
-			}
+		RunE: a.opened(func(c *cobra.Command) error {
 			d, err := f.definition(c, a.definitionID(n))
 			if err != nil {
 				return err
@@ -417,7 +406,7 @@ func (a *app) defCreate() *cobra.Command {
 				return err
 			}
 			return a.printAz(out)
-		},
+		}),
 	}
 	n.definitionFlags(c)
 	f.register(c)
@@ -428,16 +417,13 @@ func (a *app) defList() *cobra.Command {
 	var n sigNames
 	c := &cobra.Command{
 		Use: "list", Short: "List a gallery's image definitions", Args: cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			if err := a.open(c.Context()); err != nil {
-				return err
-			}
+		RunE: a.opened(func(c *cobra.Command) error {
 			ds, err := a.gallery.ListDefinitions(c.Context(), a.admin, a.galleryID(n))
 			if err != nil {
 				return err
 			}
 			return printAzList(a, ds)
-		},
+		}),
 	}
 	n.galleryFlags(c)
 	return c
@@ -447,16 +433,13 @@ func (a *app) defShow() *cobra.Command {
 	var n sigNames
 	c := &cobra.Command{
 		Use: "show", Short: "Show an image definition", Args: cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			if err := a.open(c.Context()); err != nil {
-				return err
-			}
+		RunE: a.opened(func(c *cobra.Command) error {
 			d, err := a.gallery.GetDefinition(c.Context(), a.admin, a.definitionID(n))
 			if err != nil {
 				return err
 			}
 			return a.printAz(d)
-		},
+		}),
 	}
 	n.definitionFlags(c)
 	return c
@@ -522,10 +505,7 @@ func (a *app) defUpdate() *cobra.Command {
 	var life lifecycleFlags
 	c := &cobra.Command{
 		Use: "update", Short: "Update an image definition: description, end of life, tags, lifecycle rules, --set", Args: cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			if err := a.open(c.Context()); err != nil {
-				return err
-			}
+		RunE: a.opened(func(c *cobra.Command) error {
 			t, err := parseTags(tags)
 			if err != nil {
 				return err
@@ -556,7 +536,7 @@ func (a *app) defUpdate() *cobra.Command {
 				return err
 			}
 			return a.printAz(d)
-		},
+		}),
 	}
 	n.definitionFlags(c)
 	c.Flags().StringVar(&description, "description", "", "description")
@@ -572,12 +552,9 @@ func (a *app) defDelete() *cobra.Command {
 	var n sigNames
 	c := &cobra.Command{
 		Use: "delete", Short: "Delete an image definition that has no versions (soft-deleted ones included)", Args: cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			if err := a.open(c.Context()); err != nil {
-				return err
-			}
+		RunE: a.opened(func(c *cobra.Command) error {
 			return a.gallery.DeleteDefinition(c.Context(), a.admin, a.definitionID(n))
-		},
+		}),
 	}
 	n.definitionFlags(c)
 	return c
@@ -601,10 +578,7 @@ func (a *app) defApplyLifecycle() *cobra.Command {
 			"(active → deprecated → end of life → deleted), soft-deleted versions past their retention are purged.\n" +
 			"The report lists each action and each version left alone, with the reason.",
 		Args: cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			if err := a.open(c.Context()); err != nil {
-				return err
-			}
+		RunE: a.opened(func(c *cobra.Command) error {
 			plan, err := a.gallery.ApplyLifecycle(c.Context(), a.admin, a.definitionID(n), dryRun)
 			if err != nil {
 				return err
@@ -616,7 +590,7 @@ func (a *app) defApplyLifecycle() *cobra.Command {
 				gallery.LifecyclePlan
 				DryRun bool `json:"dryRun"`
 			}{plan, dryRun})
-		},
+		}),
 	}
 	n.definitionFlags(c)
 	c.Flags().BoolVar(&dryRun, "dry-run", false, "report what would be done, change nothing")

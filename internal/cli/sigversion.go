@@ -51,6 +51,21 @@ func (t *versionTarget) id(a *app) (string, error) {
 	return gallery.VersionID(a.defaults.SubscriptionID, t.group, t.gallery, t.definition, t.version), nil
 }
 
+// run is the RunE of a command on one version: it opens kiln, resolves the
+// version's ID from the flags and calls do with it.
+func (t *versionTarget) run(a *app, do func(ctx context.Context, id string) error) func(*cobra.Command, []string) error {
+	return func(c *cobra.Command, _ []string) error {
+		if err := a.open(c.Context()); err != nil {
+			return err
+		}
+		id, err := t.id(a)
+		if err != nil {
+			return err
+		}
+		return do(c.Context(), id)
+	}
+}
+
 // regionsFlag parses az's --target-regions: name[=replicaCount[=storageAccountType]].
 func parseTargetRegions(in []string) ([]gallery.TargetRegion, error) {
 	var out []gallery.TargetRegion
@@ -255,24 +270,17 @@ func (a *app) verShow() *cobra.Command {
 		Use:   "show",
 		Short: "Show a version, and whether it is outdated relative to its parent's newest version",
 		Args:  cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			if err := a.open(c.Context()); err != nil {
-				return err
-			}
-			id, err := t.id(a)
+		RunE: t.run(a, func(ctx context.Context, id string) error {
+			v, err := a.gallery.Lookup(ctx, a.admin, id)
 			if err != nil {
 				return err
 			}
-			v, err := a.gallery.Lookup(c.Context(), a.admin, id)
-			if err != nil {
-				return err
-			}
-			anc, err := a.gallery.Ancestry(c.Context(), a.admin, v)
+			anc, err := a.gallery.Ancestry(ctx, a.admin, v)
 			if err != nil {
 				return err
 			}
 			return a.printAz(v, member{key: "ancestry", value: rawJSON(anc)})
-		},
+		}),
 	}
 	t.flags(c)
 	return c
@@ -341,28 +349,22 @@ func (u *versionUpdate) change(c *cobra.Command) (func(*gallery.ImageVersion) er
 func (a *app) verUpdate() *cobra.Command {
 	var t versionTarget
 	var u versionUpdate
-	c := &cobra.Command{
+	var c *cobra.Command // the update's flags are read through it
+	c = &cobra.Command{
 		Use:   "update",
 		Short: "Update a version: exclude from latest, target regions (replicated on the way), end of life, safety, tags",
 		Args:  cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			if err := a.open(c.Context()); err != nil {
-				return err
-			}
-			id, err := t.id(a)
-			if err != nil {
-				return err
-			}
+		RunE: t.run(a, func(ctx context.Context, id string) error {
 			change, err := u.change(c)
 			if err != nil {
 				return err
 			}
-			v, err := a.gallery.UpdateVersion(c.Context(), a.admin, id, change)
+			v, err := a.gallery.UpdateVersion(ctx, a.admin, id, change)
 			if err != nil {
 				return err
 			}
 			return a.printAz(v)
-		},
+		}),
 	}
 	t.flags(c)
 	u.register(c)
@@ -416,16 +418,9 @@ func (a *app) verDelete() *cobra.Command {
 		Use:   "delete",
 		Short: "Delete a version (soft when the gallery soft-deletes; refused while its safety profile forbids)",
 		Args:  cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			if err := a.open(c.Context()); err != nil {
-				return err
-			}
-			id, err := t.id(a)
-			if err != nil {
-				return err
-			}
-			return a.gallery.DeleteVersion(c.Context(), a.admin, id, purge)
-		},
+		RunE: t.run(a, func(ctx context.Context, id string) error {
+			return a.gallery.DeleteVersion(ctx, a.admin, id, purge)
+		}),
 	}
 	t.flags(c)
 	c.Flags().BoolVar(&purge, "purge", false, "delete for good now, even a soft-deleted version (kiln)")
@@ -436,20 +431,13 @@ func (a *app) verUndelete() *cobra.Command {
 	var t versionTarget
 	c := &cobra.Command{
 		Use: "undelete", Short: "Restore a soft-deleted version within its retention", Args: cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			if err := a.open(c.Context()); err != nil {
-				return err
-			}
-			id, err := t.id(a)
-			if err != nil {
-				return err
-			}
-			v, err := a.gallery.UndeleteVersion(c.Context(), a.admin, id)
+		RunE: t.run(a, func(ctx context.Context, id string) error {
+			v, err := a.gallery.UndeleteVersion(ctx, a.admin, id)
 			if err != nil {
 				return err
 			}
 			return a.printAz(v)
-		},
+		}),
 	}
 	t.flags(c)
 	return c
@@ -466,26 +454,20 @@ func (a *app) verRevoke() *cobra.Command {
 			"is refused. --at schedules the revocation; --cascade revokes the versions built from it (chained\n" +
 			"builds, in any definition) too. Prints the versions changed.",
 		Args: cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			if err := a.open(c.Context()); err != nil {
-				return err
-			}
-			id, err := t.id(a)
-			if err != nil {
-				return err
-			}
+		RunE: t.run(a, func(ctx context.Context, id string) error {
 			var when time.Time
 			if at != "" {
+				var err error
 				if when, err = gallery.ParseDate(at); err != nil {
 					return &usageError{fmt.Errorf("--at: %w", err)}
 				}
 			}
-			vs, err := a.gallery.Revoke(c.Context(), a.admin, id, when, reason, cascade)
+			vs, err := a.gallery.Revoke(ctx, a.admin, id, when, reason, cascade)
 			if err != nil {
 				return err
 			}
 			return printAzList(a, vs)
-		},
+		}),
 	}
 	t.flags(c)
 	c.Flags().StringVar(&at, "at", "", "when the revocation takes effect (RFC 3339 or a date; default now)")
@@ -498,20 +480,13 @@ func (a *app) verUnrevoke() *cobra.Command {
 	var t versionTarget
 	c := &cobra.Command{
 		Use: "unrevoke", Short: "Lift a revocation, and the revocations descendants inherited from it", Args: cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			if err := a.open(c.Context()); err != nil {
-				return err
-			}
-			id, err := t.id(a)
-			if err != nil {
-				return err
-			}
-			vs, err := a.gallery.Unrevoke(c.Context(), a.admin, id)
+		RunE: t.run(a, func(ctx context.Context, id string) error {
+			vs, err := a.gallery.Unrevoke(ctx, a.admin, id)
 			if err != nil {
 				return err
 			}
 			return printAzList(a, vs)
-		},
+		}),
 	}
 	t.flags(c)
 	return c
@@ -565,22 +540,15 @@ func (a *app) verVerify() *cobra.Command {
 			"artifact and evidence file in every region. Exits non-zero naming what is wrong. With --repair, a\n" +
 			"damaged or missing file is replaced by a copy of a good one from another region.",
 		Args: cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			if err := a.open(c.Context()); err != nil {
-				return err
-			}
-			id, err := t.id(a)
-			if err != nil {
-				return err
-			}
-			rep, err := a.gallery.Verify(c.Context(), a.admin, id, repair)
+		RunE: t.run(a, func(ctx context.Context, id string) error {
+			rep, err := a.gallery.Verify(ctx, a.admin, id, repair)
 			if rep.ID != "" {
 				if perr := a.print(rep); perr != nil && err == nil {
 					err = perr
 				}
 			}
 			return err
-		},
+		}),
 	}
 	t.flags(c)
 	c.Flags().BoolVar(&repair, "repair", false, "repair damaged or missing replicas from good ones")
