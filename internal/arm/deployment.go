@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+
+	"github.com/kiln-dev/kiln/internal/jsonpath"
 )
 
 // Resource is one resource of an evaluated deployment, every expression in
@@ -215,7 +217,7 @@ func (ev *evaluation) declareVariables() {
 	}
 	for _, name := range sortedKeys(vars) {
 		if strings.EqualFold(name, "copy") {
-			ev.fail(joinKey("variables", name), "variable copy loops are not supported")
+			ev.fail(jsonpath.Key("variables", name), "variable copy loops are not supported")
 			continue
 		}
 		ev.e.vars.add(name, &entry{raw: vars[name]})
@@ -263,7 +265,7 @@ func (ev *evaluation) resources() []Resource {
 	var out []Resource
 	seen := map[string]string{}
 	for i, x := range arr {
-		path := joinIndex("resources", i)
+		path := jsonpath.Index("resources", i)
 		r, ok := ev.resource(path, x)
 		if !ok || r == nil {
 			continue
@@ -312,11 +314,11 @@ func (ev *evaluation) resource(path string, x any) (*Resource, bool) {
 func (ev *evaluation) unsupportedResourceKeys(path string, raw map[string]any) bool {
 	ok := true
 	if _, has := raw["copy"]; has {
-		ev.fail(joinKey(path, "copy"), "resource copy loops are not supported")
+		ev.fail(jsonpath.Key(path, "copy"), "resource copy loops are not supported")
 		ok = false
 	}
 	if _, has := raw["resources"]; has {
-		ev.failHint(joinKey(path, "resources"), "declare child resources at the top level with their full type and name", "nested child resources are not supported")
+		ev.failHint(jsonpath.Key(path, "resources"), "declare child resources at the top level with their full type and name", "nested child resources are not supported")
 		ok = false
 	}
 	return ok
@@ -328,7 +330,7 @@ func (ev *evaluation) condition(path string, raw map[string]any) (bool, bool) {
 	if !has {
 		return true, true
 	}
-	cpath := joinKey(path, "condition")
+	cpath := jsonpath.Key(path, "condition")
 	v, ok := ev.e.evalValue(cpath, c)
 	if !ok {
 		return false, false
@@ -357,7 +359,7 @@ func (ev *evaluation) buildResource(path string, obj map[string]any) (*Resource,
 		case "location":
 			r.Location, ok = ev.stringField(path, k, v, false, ok)
 		case "dependsOn":
-			r.DependsOn, ok = ev.dependsOn(joinKey(path, k), v, ok)
+			r.DependsOn, ok = ev.dependsOn(jsonpath.Key(path, k), v, ok)
 		default:
 			r.Fields[k] = v
 		}
@@ -368,15 +370,15 @@ func (ev *evaluation) buildResource(path string, obj map[string]any) (*Resource,
 func (ev *evaluation) stringField(path, key string, v any, required, ok bool) (string, bool) {
 	s, isStr := v.(string)
 	if !isStr {
-		ev.fail(joinKey(path, key), "expected a string, got %s", describeType(v))
+		ev.fail(jsonpath.Key(path, key), "expected a string, got %s", describeType(v))
 		return "", false
 	}
 	if required && s == "" {
-		ev.fail(joinKey(path, key), "must not be empty")
+		ev.fail(jsonpath.Key(path, key), "must not be empty")
 		return "", false
 	}
 	if key == "type" && !strings.Contains(s, "/") {
-		ev.failHint(joinKey(path, key), "for example Microsoft.VirtualMachineImages/imageTemplates", "resource type %q is not of the form Namespace/type", s)
+		ev.failHint(jsonpath.Key(path, key), "for example Microsoft.VirtualMachineImages/imageTemplates", "resource type %q is not of the form Namespace/type", s)
 		return "", false
 	}
 	return s, ok
@@ -403,7 +405,7 @@ func (ev *evaluation) dependsOn(path string, v any, ok bool) ([]string, bool) {
 	for i, x := range arr {
 		s, isStr := x.(string)
 		if !isStr {
-			ev.fail(joinIndex(path, i), "expected a string, got %s", describeType(x))
+			ev.fail(jsonpath.Index(path, i), "expected a string, got %s", describeType(x))
 			ok = false
 			continue
 		}
@@ -422,7 +424,7 @@ func (ev *evaluation) outputs() map[string]any {
 	}
 	result := map[string]any{}
 	for _, name := range sortedKeys(outs) {
-		path := joinKey("outputs", name)
+		path := jsonpath.Key("outputs", name)
 		v, keep := ev.output(path, outs[name])
 		if keep {
 			result[name] = v
@@ -447,12 +449,12 @@ func (ev *evaluation) output(path string, raw any) (any, bool) {
 	if include, ok := ev.condition(path, decl); !ok || !include {
 		return nil, false
 	}
-	v, ok := ev.e.evalValue(joinKey(path, "value"), decl["value"])
+	v, ok := ev.e.evalValue(jsonpath.Key(path, "value"), decl["value"])
 	if !ok {
 		return nil, false
 	}
 	if err := checkType(typ, v); err != nil {
-		ev.e.record(joinKey(path, "value"), err)
+		ev.e.record(jsonpath.Key(path, "value"), err)
 		return nil, false
 	}
 	return v, !isSecureType(typ)
@@ -463,7 +465,7 @@ func (ev *evaluation) knownKeys(path string, obj map[string]any, allowed []strin
 	ok := true
 	for _, k := range sortedKeys(obj) {
 		if !contains(allowed, k) {
-			ev.failHint(joinKey(path, k), didYouMean(k, allowed, `"`), "unknown %s %q", what, k)
+			ev.failHint(jsonpath.Key(path, k), didYouMean(k, allowed, `"`), "unknown %s %q", what, k)
 			ok = false
 		}
 	}

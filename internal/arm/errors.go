@@ -1,13 +1,13 @@
 package arm
 
 import (
+	"github.com/kiln-dev/kiln/internal/jsonpath"
 	"github.com/kiln-dev/kiln/internal/suggest"
 
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 )
 
@@ -67,35 +67,6 @@ func (es Errors) asError() error {
 	return es
 }
 
-// simpleKey reports whether an object key can be written ".key" in a
-// path: a letter, "_" or "$", then also digits and "-".
-func simpleKey(k string) bool {
-	for i := 0; i < len(k); i++ {
-		c := k[i]
-		letter := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_' || c == '$'
-		if !letter && (i == 0 || !(c >= '0' && c <= '9' || c == '-')) {
-			return false
-		}
-	}
-	return k != ""
-}
-
-// joinKey appends an object key to a JSON path.
-func joinKey(path, key string) string {
-	if simpleKey(key) {
-		if path == "" {
-			return key
-		}
-		return path + "." + key
-	}
-	return path + "[" + strconv.Quote(key) + "]"
-}
-
-// joinIndex appends an array index to a JSON path.
-func joinIndex(path string, i int) string {
-	return fmt.Sprintf("%s[%d]", path, i)
-}
-
 // jsonSyntaxError turns a decoding error into an Error with line and column.
 func jsonSyntaxError(data []byte, err error) Error {
 	var (
@@ -117,7 +88,7 @@ func jsonSyntaxError(data []byte, err error) Error {
 	if off < 0 {
 		return Error{Message: "invalid JSON: " + err.Error()}
 	}
-	line, col := lineCol(data, off)
+	line, col := jsonpath.LineCol(data, off)
 	return Error{Message: fmt.Sprintf("invalid JSON at line %d, column %d: %v", line, col, err)}
 }
 
@@ -125,22 +96,6 @@ func jsonSyntaxError(data []byte, err error) Error {
 type trailingDataError struct{ offset int64 }
 
 func (e *trailingDataError) Error() string { return "unexpected data after the top-level value" }
-
-// lineCol converts a byte offset to a 1-based line and column.
-func lineCol(data []byte, off int64) (int, int) {
-	if off > int64(len(data)) {
-		off = int64(len(data))
-	}
-	line, col := 1, 1
-	for _, b := range data[:off] {
-		if b == '\n' {
-			line, col = line+1, 1
-			continue
-		}
-		col++
-	}
-	return line, col
-}
 
 // didYouMean is a hint naming the nearest candidate, or "".
 func didYouMean(name string, candidates []string, quote string) string {

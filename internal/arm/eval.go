@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/kiln-dev/kiln/internal/jsonpath"
 )
 
 // Size limits keep hostile templates from exhausting memory: one value may
@@ -107,7 +109,7 @@ func (e *Evaluator) evalArray(path string, arr []any) (any, bool) {
 	out, ok := make([]any, len(arr)), true
 	for i, x := range arr {
 		var good bool
-		out[i], good = e.evalValue(joinIndex(path, i), x)
+		out[i], good = e.evalValue(jsonpath.Index(path, i), x)
 		ok = ok && good
 	}
 	return out, ok
@@ -117,10 +119,10 @@ func (e *Evaluator) evalObject(path string, obj map[string]any) (any, bool) {
 	out, ok := make(map[string]any, len(obj)), true
 	for _, k := range sortedKeys(obj) {
 		key, good := e.evalKey(path, k)
-		val, goodVal := e.evalValue(joinKey(path, key), obj[k])
+		val, goodVal := e.evalValue(jsonpath.Key(path, key), obj[k])
 		ok = ok && good && goodVal
 		if _, dup := out[key]; dup && good {
-			e.record(joinKey(path, key), fmt.Errorf("key %q is produced twice", key))
+			e.record(jsonpath.Key(path, key), fmt.Errorf("key %q is produced twice", key))
 			ok = false
 		}
 		out[key] = val
@@ -133,13 +135,13 @@ func (e *Evaluator) evalKey(path, k string) (string, bool) {
 	if !IsExpression(k) {
 		return unescapeLiteral(k), true
 	}
-	v, ok := e.evalString(joinKey(path, k), k)
+	v, ok := e.evalString(jsonpath.Key(path, k), k)
 	if !ok {
 		return k, false
 	}
 	s, isStr := v.(string)
 	if !isStr {
-		e.record(joinKey(path, k), newEvalError("an object key must evaluate to a string, got %s", describeType(v)))
+		e.record(jsonpath.Key(path, k), newEvalError("an object key must evaluate to a string, got %s", describeType(v)))
 		return k, false
 	}
 	return s, true
@@ -408,7 +410,7 @@ func (e *Evaluator) get(t *table, name string) (any, error) {
 // resolve evaluates a pending entry and records its errors at its own path.
 func (e *Evaluator) resolve(t *table, name string, en *entry) (any, error) {
 	en.state = busy
-	path := joinKey(t.section, name)
+	path := jsonpath.Key(t.section, name)
 	val, ok := en.raw, true
 	if !en.literal {
 		val, ok = e.evalValue(entryPath(t, name, path), en.raw)
@@ -437,7 +439,7 @@ func (e *Evaluator) resolve(t *table, name string, en *entry) (any, error) {
 // default is under "defaultValue".
 func entryPath(t *table, name, path string) string {
 	if t.kind == "parameter" {
-		return joinKey(path, "defaultValue")
+		return jsonpath.Key(path, "defaultValue")
 	}
 	return path
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"strings"
+
+	"github.com/kiln-dev/kiln/internal/jsonpath"
 )
 
 // RawValue is a value given as NAME=VALUE on a command line when VALUE is
@@ -129,7 +131,7 @@ func parameterEntries(obj map[string]any, file string) (map[string]any, bool, Er
 	var errs Errors
 	for _, k := range sortedKeys(obj) {
 		if !contains(parameterFileKeys, k) {
-			errs = append(errs, Error{File: file, Path: joinKey("", k), Message: fmt.Sprintf("unknown parameters file property %q", k),
+			errs = append(errs, Error{File: file, Path: jsonpath.Key("", k), Message: fmt.Sprintf("unknown parameters file property %q", k),
 				Hint: didYouMean(k, parameterFileKeys, `"`)})
 		}
 	}
@@ -153,7 +155,7 @@ func unwrapEntries(entries map[string]any, wrapped bool, file string) (map[strin
 	out := map[string]any{}
 	var errs Errors
 	for _, name := range sortedKeys(entries) {
-		path := joinKey("parameters", name)
+		path := jsonpath.Key("parameters", name)
 		v, err := unwrapEntry(entries[name], wrapped)
 		if err != nil {
 			err.File, err.Path = file, path

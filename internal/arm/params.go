@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/kiln-dev/kiln/internal/jsonpath"
 )
 
 // Parameter types, lower-cased as kiln compares them (ARM ignores case).
@@ -38,7 +40,7 @@ func (ev *evaluation) declareParameters(given map[string]any) {
 	ev.e.params = newTable("parameter", "parameters")
 	decls, _ := ev.section("parameters")
 	for _, name := range sortedKeys(decls) {
-		path := joinKey("parameters", name)
+		path := jsonpath.Key("parameters", name)
 		d, ok := ev.paramDecl(path, name, decls[name])
 		if !ok {
 			ev.e.params.add(name, &entry{state: failed})
@@ -65,7 +67,7 @@ func (ev *evaluation) checkUndeclared(given map[string]any, decls map[string]any
 		default:
 			hint = "declared parameters: " + strings.Join(names, ", ")
 		}
-		ev.failHint(joinKey("parameters", name), hint, "a value was given for parameter '%s', which the template does not declare", name)
+		ev.failHint(jsonpath.Key("parameters", name), hint, "a value was given for parameter '%s', which the template does not declare", name)
 	}
 }
 
@@ -116,7 +118,7 @@ func (ev *evaluation) paramDecl(path, name string, raw any) (*paramDecl, bool) {
 	if a, has := obj["allowedValues"]; has {
 		arr, isArr := a.([]any)
 		if !isArr || len(arr) == 0 {
-			ev.fail(joinKey(path, "allowedValues"), "expected a non-empty array, got %s", describeType(a))
+			ev.fail(jsonpath.Key(path, "allowedValues"), "expected a non-empty array, got %s", describeType(a))
 			ok = false
 		}
 		d.allowed = arr
@@ -139,7 +141,7 @@ func (ev *evaluation) declaredType(path string, obj map[string]any) (string, boo
 		ev.failHint(path, "one of "+strings.Join(parameterTypes, ", "), "\"type\" is required")
 		return "", false
 	case !isStr:
-		ev.fail(joinKey(path, "type"), "expected a string, got %s", describeType(raw))
+		ev.fail(jsonpath.Key(path, "type"), "expected a string, got %s", describeType(raw))
 		return "", false
 	}
 	for _, t := range parameterTypes {
@@ -147,7 +149,7 @@ func (ev *evaluation) declaredType(path string, obj map[string]any) (string, boo
 			return strings.ToLower(t), true
 		}
 	}
-	ev.failHint(joinKey(path, "type"), "valid types: "+strings.Join(parameterTypes, ", "), "unknown type %q", typ)
+	ev.failHint(jsonpath.Key(path, "type"), "valid types: "+strings.Join(parameterTypes, ", "), "unknown type %q", typ)
 	return "", false
 }
 
@@ -159,7 +161,7 @@ func (ev *evaluation) bound(path string, obj map[string]any, key string, dst **i
 	}
 	n, ok := raw.(int64)
 	if !ok {
-		ev.fail(joinKey(path, key), "expected an int, got %s", describeType(raw))
+		ev.fail(jsonpath.Key(path, key), "expected an int, got %s", describeType(raw))
 		return false
 	}
 	*dst = &n

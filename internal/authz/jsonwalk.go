@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/kiln-dev/kiln/internal/jsonpath"
 )
 
 // object reads a JSON object at path and matches its keys, ignoring case,
@@ -28,9 +30,9 @@ func (d *roleDecoder) object(path string, raw json.RawMessage, fields []string, 
 			if hint == "" {
 				hint = didYouMean(m.key, fields)
 			}
-			d.errs.add(joinKey(path, m.key), hint, "unknown field")
+			d.errs.add(jsonpath.Key(path, m.key), hint, "unknown field")
 		case dup:
-			d.errs.add(joinKey(path, m.key), "keep one", "duplicate field (also written %q; keys ignore case)", prev.key)
+			d.errs.add(jsonpath.Key(path, m.key), "keep one", "duplicate field (also written %q; keys ignore case)", prev.key)
 		default:
 			o.fields[name] = m
 		}
@@ -89,7 +91,7 @@ func (d *roleDecoder) strList(o object, name string) []string {
 	for i, raw := range items {
 		var s string
 		if err := json.Unmarshal(raw, &s); err != nil || jsonKind(raw) == "null" {
-			d.typeError(joinIndex(path, i), "a string", raw)
+			d.typeError(jsonpath.Index(path, i), "a string", raw)
 			continue
 		}
 		out = append(out, s)
@@ -172,26 +174,12 @@ func syntaxProblem(data []byte, err error) Problem {
 		if strings.Contains(syn.Error(), "unexpected end") {
 			off = syn.Offset // the end is after the last byte
 		}
-		line, col := lineCol(data, off)
+		line, col := jsonpath.LineCol(data, off)
 		return Problem{Message: fmt.Sprintf("invalid JSON at line %d, column %d: %v", line, col, err)}
 	case errors.Is(err, io.ErrUnexpectedEOF):
-		line, col := lineCol(data, int64(len(data)))
+		line, col := jsonpath.LineCol(data, int64(len(data)))
 		return Problem{Message: fmt.Sprintf("invalid JSON at line %d, column %d: unexpected end of input", line, col)}
 	default:
 		return Problem{Message: "invalid JSON: " + err.Error()}
 	}
-}
-
-// lineCol converts a byte offset into a 1-based line and column.
-func lineCol(data []byte, off int64) (line, col int) {
-	off = min(max(off, 0), int64(len(data)))
-	line, col = 1, 1
-	for _, c := range data[:off] {
-		if c == '\n' {
-			line, col = line+1, 1
-			continue
-		}
-		col++
-	}
-	return line, col
 }

@@ -3,6 +3,8 @@ package authz
 import (
 	"fmt"
 	"slices"
+
+	"github.com/kiln-dev/kiln/internal/suggest"
 )
 
 // knownActions are the control-plane actions kiln checks or is about to:
@@ -152,7 +154,7 @@ func unknownActionWarning(p ActionPattern, pl plane) (msg, hint string, ok bool)
 	}
 	hint = "kiln keeps it, but it has no effect until kiln has such an action"
 	if !p.HasWildcard() {
-		if near := nearest(p.text, pl.known()); near != "" && near != p.text {
+		if near := suggest.Nearest(p.text, pl.known()); near != "" && near != p.text {
 			hint = fmt.Sprintf("did you mean %q?", near)
 		}
 	}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/kiln-dev/kiln/internal/jsonpath"
 )
 
 // LockLevel is the level of a management lock.
@@ -143,13 +145,13 @@ func NewLockSet(locks []Lock) (*LockSet, error) {
 	s := &LockSet{byKey: map[string][]Lock{}}
 	var problems problemList
 	for i, l := range locks {
-		path := joinIndex("locks", i)
+		path := jsonpath.Index("locks", i)
 		key, ok := checkLock(&l, path, &problems)
 		if !ok {
 			continue
 		}
 		if slices.ContainsFunc(s.byKey[key], func(o Lock) bool { return strings.EqualFold(o.Name, l.Name) }) {
-			problems.add(joinKey(path, "name"), "choose another name", "a lock named %q already exists at %s", l.Name, l.Scope)
+			problems.add(jsonpath.Key(path, "name"), "choose another name", "a lock named %q already exists at %s", l.Name, l.Scope)
 			continue
 		}
 		s.byKey[key] = append(s.byKey[key], l)
@@ -169,22 +171,22 @@ func NewLockSet(locks []Lock) (*LockSet, error) {
 func checkLock(l *Lock, path string, problems *problemList) (string, bool) {
 	ok := true
 	if l.Name == "" || strings.Contains(l.Name, "/") {
-		problems.add(joinKey(path, "name"), "", "lock name %q must be non-empty and hold no \"/\"", l.Name)
+		problems.add(jsonpath.Key(path, "name"), "", "lock name %q must be non-empty and hold no \"/\"", l.Name)
 		ok = false
 	}
 	level, err := ParseLockLevel(string(l.Level))
 	if err != nil {
-		problems.add(joinKey(path, "level"), "", "%v", err)
+		problems.add(jsonpath.Key(path, "level"), "", "%v", err)
 		ok = false
 	}
 	l.Level = level
 	key, _ := scopeKey(l.Scope)
 	if err := checkScope(l.Scope); err != nil {
-		problems.add(joinKey(path, "scope"), "", "%v", err)
+		problems.add(jsonpath.Key(path, "scope"), "", "%v", err)
 		return key, false
 	}
 	if !strings.HasPrefix(key, "/subscriptions/") {
-		problems.add(joinKey(path, "scope"), "lock a subscription, a resource group or a resource",
+		problems.add(jsonpath.Key(path, "scope"), "lock a subscription, a resource group or a resource",
 			"locks cannot be placed at %q", l.Scope)
 		ok = false
 	}

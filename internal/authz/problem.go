@@ -2,8 +2,9 @@ package authz
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
+
+	"github.com/kiln-dev/kiln/internal/suggest"
 )
 
 // Problem is one thing wrong (an error) or doubtful (a warning) in a role
@@ -83,80 +84,8 @@ func (l *problemList) err() error {
 	return l.list
 }
 
-// joinKey appends an object key to a JSON path: ".key" when the key is a
-// plain identifier, `["key"]` otherwise.
-func joinKey(path, key string) string {
-	if !plainKey(key) {
-		return path + "[" + strconv.Quote(key) + "]"
-	}
-	if path == "" {
-		return key
-	}
-	return path + "." + key
-}
-
-// joinIndex appends an array index to a JSON path.
-func joinIndex(path string, i int) string {
-	return path + "[" + strconv.Itoa(i) + "]"
-}
-
-// plainKey reports whether a key is a letter or "_" followed by letters,
-// digits and "_".
-func plainKey(k string) bool {
-	for i := 0; i < len(k); i++ {
-		c := k[i]
-		letter := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_'
-		if !letter && (i == 0 || c < '0' || c > '9') {
-			return false
-		}
-	}
-	return k != ""
-}
-
 // didYouMean is the hint for a misspelt name, or "" when no candidate is
 // close.
 func didYouMean(name string, candidates []string) string {
-	if s := nearest(name, candidates); s != "" {
-		return fmt.Sprintf("did you mean %q?", s)
-	}
-	return ""
-}
-
-// nearest returns the candidate closest to name: a case-insensitive match
-// first, else the nearest by edit distance when it is close enough to be a
-// typo (at most a third of the name, and at least 2, edits).
-func nearest(name string, candidates []string) string {
-	for _, c := range candidates {
-		if strings.EqualFold(c, name) {
-			return c
-		}
-	}
-	best, bestDist := "", max(2, len(name)/3)+1
-	lower := strings.ToLower(name)
-	for _, c := range candidates {
-		if d := editDistance(lower, strings.ToLower(c)); d < bestDist {
-			best, bestDist = c, d
-		}
-	}
-	return best
-}
-
-// editDistance is the Levenshtein distance of a and b, counted in bytes.
-func editDistance(a, b string) int {
-	prev, cur := make([]int, len(b)+1), make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
+	return suggest.DidYouMean(name, candidates)
 }

@@ -3,6 +3,8 @@ package authz
 import (
 	"fmt"
 	"strings"
+
+	"github.com/kiln-dev/kiln/internal/jsonpath"
 )
 
 // Role types, as Azure names them.
@@ -77,7 +79,7 @@ func RoleDefinitionID(guid string) string {
 func CheckUniqueRoleNames(roles []RoleDefinition) error {
 	var problems problemList
 	for _, c := range roleNameClashes(roles) {
-		problems.add(joinIndex("roles", c.later), "choose another name",
+		problems.add(jsonpath.Index("roles", c.later), "choose another name",
 			"role name %q is already taken by roles[%d] (%q)", roles[c.later].RoleName, c.first, roles[c.first].RoleName)
 	}
 	return problems.err()

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/kiln-dev/kiln/internal/jsonpath"
 )
 
 // Field names of the three shapes, in their canonical spelling. Keys match
@@ -77,9 +79,9 @@ type object struct {
 // pathOf is the JSON path of a field, spelt as the input spelt it.
 func (o object) pathOf(name string) string {
 	if m, ok := o.fields[name]; ok {
-		return joinKey(o.path, m.key)
+		return jsonpath.Key(o.path, m.key)
 	}
-	return joinKey(o.path, name)
+	return jsonpath.Key(o.path, name)
 }
 
 func (d *roleDecoder) document(data []byte) RoleDefinition {
@@ -220,7 +222,7 @@ func (d *roleDecoder) permissions(o object) []Permission {
 	items, path := d.array(o, "permissions", "an array of permission objects")
 	out := make([]Permission, 0, len(items))
 	for i, raw := range items {
-		po, ok := d.object(joinIndex(path, i), raw, permissionFields, nil)
+		po, ok := d.object(jsonpath.Index(path, i), raw, permissionFields, nil)
 		if !ok {
 			continue
 		}
@@ -254,11 +256,11 @@ func (d *roleDecoder) actionList(o object, name string, pl plane) []string {
 		p, err := CompileActionPattern(a)
 		var pe *ActionPatternError
 		if errors.As(err, &pe) {
-			d.errs.add(joinIndex(base, i), pe.Hint, "invalid action %q: %s", a, pe.Reason)
+			d.errs.add(jsonpath.Index(base, i), pe.Hint, "invalid action %q: %s", a, pe.Reason)
 			continue
 		}
 		if msg, hint, unknown := unknownActionWarning(p, pl); unknown {
-			d.warns.add(joinIndex(base, i), hint, "%s", msg)
+			d.warns.add(jsonpath.Index(base, i), hint, "%s", msg)
 		}
 	}
 	return list
@@ -327,9 +329,9 @@ func (d *roleDecoder) validate(def RoleDefinition, namePath, scopesPath string) 
 	}
 	for i, s := range def.AssignableScopes {
 		if err := checkScope(s); err != nil {
-			d.errs.add(joinIndex(scopesPath, i), "", "%v", err)
+			d.errs.add(jsonpath.Index(scopesPath, i), "", "%v", err)
 		} else if def.IsCustom() && s == "/" {
-			d.errs.add(joinIndex(scopesPath, i), "use management group, subscription or resource group scopes",
+			d.errs.add(jsonpath.Index(scopesPath, i), "use management group, subscription or resource group scopes",
 				`a custom role cannot be assignable at the root scope "/"`)
 		}
 	}

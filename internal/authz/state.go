@@ -1,6 +1,10 @@
 package authz
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/kiln-dev/kiln/internal/jsonpath"
+)
 
 // RoleAssignment grants a role to a principal at a scope
 // (Microsoft.Authorization/roleAssignments).
@@ -42,18 +46,18 @@ func (s *Snapshot) addRoles(custom []RoleDefinition, problems *problemList) {
 	all := append(BuiltInRoles(), custom...)
 	builtins := len(all) - len(custom)
 	for _, c := range roleNameClashes(all) {
-		problems.add(joinKey(joinIndex("roles", c.later-builtins), "roleName"), "choose another name",
+		problems.add(jsonpath.Key(jsonpath.Index("roles", c.later-builtins), "roleName"), "choose another name",
 			"role name %q is already taken by role %q (%s)", all[c.later].RoleName, all[c.first].RoleName, all[c.first].GUID)
 	}
 	for i, def := range all {
-		path := joinIndex("roles", i-builtins)
+		path := jsonpath.Index("roles", i-builtins)
 		cr, ok := compileRole(def.clone(), path, problems)
 		if !ok {
 			continue
 		}
 		key := strings.ToLower(def.GUID)
 		if prev, taken := s.roles[key]; taken {
-			problems.add(joinKey(path, "name"), "", "role GUID %s is already taken by role %q", def.GUID, prev.def.RoleName)
+			problems.add(jsonpath.Key(path, "name"), "", "role GUID %s is already taken by role %q", def.GUID, prev.def.RoleName)
 			continue
 		}
 		s.roles[key] = cr
@@ -65,21 +69,21 @@ func (s *Snapshot) addRoles(custom []RoleDefinition, problems *problemList) {
 func compileRole(def RoleDefinition, path string, problems *problemList) (*compiledRole, bool) {
 	ok := true
 	if strings.TrimSpace(def.RoleName) == "" {
-		problems.add(joinKey(path, "roleName"), "", "the role name is required")
+		problems.add(jsonpath.Key(path, "roleName"), "", "the role name is required")
 		ok = false
 	}
 	if !isGUID(def.GUID) {
-		problems.add(joinKey(path, "name"), "give the role a GUID name", "role %q has no valid GUID (%q)", def.RoleName, def.GUID)
+		problems.add(jsonpath.Key(path, "name"), "give the role a GUID name", "role %q has no valid GUID (%q)", def.RoleName, def.GUID)
 		ok = false
 	}
 	cr := &compiledRole{def: def}
 	for j, p := range def.Permissions {
-		pp := joinIndex(joinKey(path, "permissions"), j)
+		pp := jsonpath.Index(jsonpath.Key(path, "permissions"), j)
 		cr.perms = append(cr.perms, compiledPermission{
-			actions:        compileList(p.Actions, joinKey(pp, "actions"), problems, &ok),
-			notActions:     compileList(p.NotActions, joinKey(pp, "notActions"), problems, &ok),
-			dataActions:    compileList(p.DataActions, joinKey(pp, "dataActions"), problems, &ok),
-			notDataActions: compileList(p.NotDataActions, joinKey(pp, "notDataActions"), problems, &ok),
+			actions:        compileList(p.Actions, jsonpath.Key(pp, "actions"), problems, &ok),
+			notActions:     compileList(p.NotActions, jsonpath.Key(pp, "notActions"), problems, &ok),
+			dataActions:    compileList(p.DataActions, jsonpath.Key(pp, "dataActions"), problems, &ok),
+			notDataActions: compileList(p.NotDataActions, jsonpath.Key(pp, "notDataActions"), problems, &ok),
 		})
 	}
 	return cr, ok
@@ -90,7 +94,7 @@ func compileList(patterns []string, path string, problems *problemList, ok *bool
 	for i, text := range patterns {
 		p, err := CompileActionPattern(text)
 		if err != nil {
-			problems.add(joinIndex(path, i), "", "%v", err)
+			problems.add(jsonpath.Index(path, i), "", "%v", err)
 			*ok = false
 			continue
 		}
@@ -111,27 +115,27 @@ type boundAssignment struct {
 func (s *Snapshot) addAssignments(list []RoleAssignment, problems *problemList) {
 	s.assignments = make([]boundAssignment, len(list))
 	for i, a := range list {
-		path := joinIndex("assignments", i)
+		path := jsonpath.Index("assignments", i)
 		ok := true
 		if a.PrincipalID == "" {
-			problems.add(joinKey(path, "principalId"), "", "the principal ID is required")
+			problems.add(jsonpath.Key(path, "principalId"), "", "the principal ID is required")
 			ok = false
 		}
 		if a.PrincipalType != "" && !containsFold(principalTypes, a.PrincipalType) {
-			problems.add(joinKey(path, "principalType"), didYouMean(a.PrincipalType, principalTypes), "unknown principal type %q", a.PrincipalType)
+			problems.add(jsonpath.Key(path, "principalType"), didYouMean(a.PrincipalType, principalTypes), "unknown principal type %q", a.PrincipalType)
 			ok = false
 		}
 		if err := checkScope(a.Scope); err != nil {
-			problems.add(joinKey(path, "scope"), "", "%v", err)
+			problems.add(jsonpath.Key(path, "scope"), "", "%v", err)
 			ok = false
 		}
 		guid, err := roleGUIDOf(a.RoleDefinitionID)
 		switch {
 		case err != nil:
-			problems.add(joinKey(path, "roleDefinitionId"), "", "%v", err)
+			problems.add(jsonpath.Key(path, "roleDefinitionId"), "", "%v", err)
 			ok = false
 		case s.roles[guid] == nil:
-			problems.add(joinKey(path, "roleDefinitionId"), "", "no role definition has GUID %s", guid)
+			problems.add(jsonpath.Key(path, "roleDefinitionId"), "", "no role definition has GUID %s", guid)
 			ok = false
 		}
 		if ok {
@@ -147,7 +151,7 @@ func (s *Snapshot) addAssignments(list []RoleAssignment, problems *problemList) 
 func (s *Snapshot) addMemberships(list []Membership, problems *problemList) {
 	for i, m := range list {
 		if m.GroupID == "" || m.MemberID == "" {
-			problems.add(joinIndex("memberships", i), "", "a membership needs a group ID and a member ID")
+			problems.add(jsonpath.Index("memberships", i), "", "a membership needs a group ID and a member ID")
 			continue
 		}
 		member := strings.ToLower(m.MemberID)

@@ -1,6 +1,7 @@
 package template
 
 import (
+	"github.com/kiln-dev/kiln/internal/jsonpath"
 	"github.com/kiln-dev/kiln/internal/suggest"
 
 	"encoding/json"
@@ -149,7 +150,7 @@ func (d *decoder) sliceValue(path string, node any, v reflect.Value, u *union) {
 	}
 	out := reflect.MakeSlice(v.Type(), len(arr), len(arr))
 	for i, x := range arr {
-		d.value(joinIndex(path, i), x, out.Index(i), u)
+		d.value(jsonpath.Index(path, i), x, out.Index(i), u)
 	}
 	v.Set(out)
 }
@@ -163,7 +164,7 @@ func (d *decoder) mapValue(path string, node any, v reflect.Value) {
 	out := reflect.MakeMapWithSize(v.Type(), len(obj.keys))
 	for _, k := range obj.keys {
 		elem := reflect.New(v.Type().Elem()).Elem()
-		d.value(joinKey(path, k), obj.vals[k], elem, nil)
+		d.value(jsonpath.Key(path, k), obj.vals[k], elem, nil)
 		out.SetMapIndex(reflect.ValueOf(k), elem)
 	}
 	v.Set(out)
@@ -190,10 +191,10 @@ func (d *decoder) structValue(path string, node any, v reflect.Value, u *union) 
 			}
 			d.unknownField(path, key, v.Type(), candidates)
 		case selected && !slices.Contains(kind.fields, key):
-			d.errs.add(joinKey(path, key), "", "field %q is not valid for %s; valid fields: %s",
+			d.errs.add(jsonpath.Key(path, key), "", "field %q is not valid for %s; valid fields: %s",
 				key, u.label(kind.name), strings.Join(kind.fields, ", "))
 		case obj.vals[key] != nil:
-			d.value(joinKey(path, key), obj.vals[key], v.Field(idx), unionFields[fieldKey{v.Type(), key}])
+			d.value(jsonpath.Key(path, key), obj.vals[key], v.Field(idx), unionFields[fieldKey{v.Type(), key}])
 		}
 	}
 }
@@ -210,7 +211,7 @@ func (d *decoder) discriminate(path string, obj *object, u *union) (kind, bool) 
 	}
 	k, found := u.find(name)
 	if !found {
-		d.unknownKind(joinKey(path, u.key), u, name)
+		d.unknownKind(jsonpath.Key(path, u.key), u, name)
 	}
 	return k, found
 }
@@ -225,7 +226,7 @@ func (d *decoder) unknownKind(path string, u *union, name string) {
 
 // unknownField reports a key that is not a field, with the nearest valid name.
 func (d *decoder) unknownField(path, key string, t reflect.Type, candidates []string) {
-	fpath := joinKey(path, key)
+	fpath := jsonpath.Key(path, key)
 	if slices.Contains(readOnlyFields[t], key) {
 		d.errs.add(fpath, "it is set by the service; remove it from the template", "field %q is read-only", key)
 		return

@@ -2,7 +2,6 @@ package template
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 )
 
@@ -91,33 +90,4 @@ type errs struct {
 
 func (c *errs) add(path, hint, format string, args ...any) {
 	c.list = append(c.list, FieldError{Path: path, Message: fmt.Sprintf(format, args...), Hint: hint})
-}
-
-// simpleKey reports whether an object key can be written ".key" in a
-// path: a letter, "_" or "$", then also digits and "-".
-func simpleKey(k string) bool {
-	for i := 0; i < len(k); i++ {
-		c := k[i]
-		letter := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_' || c == '$'
-		if !letter && (i == 0 || !(c >= '0' && c <= '9' || c == '-')) {
-			return false
-		}
-	}
-	return k != ""
-}
-
-// joinKey appends an object key to a JSON path.
-func joinKey(path, key string) string {
-	if !simpleKey(key) {
-		return path + "[" + strconv.Quote(key) + "]"
-	}
-	if path == "" {
-		return key
-	}
-	return path + "." + key
-}
-
-// joinIndex appends an array index to a JSON path.
-func joinIndex(path string, i int) string {
-	return path + "[" + strconv.Itoa(i) + "]"
 }

@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/kiln-dev/kiln/internal/jsonpath"
 )
 
 // The generic tree both JSON and YAML decode into: *object, []any, string,
@@ -115,12 +117,12 @@ func (t *jsonTree) object(path string, depth int) (any, error) {
 			return nil, err
 		}
 		key, _ := tok.(string)
-		v, err := t.value(joinKey(path, key), depth+1)
+		v, err := t.value(jsonpath.Key(path, key), depth+1)
 		if err != nil {
 			return nil, err
 		}
 		if !obj.set(key, v) {
-			t.errs.add(joinKey(path, key), "", "duplicate key %q", key)
+			t.errs.add(jsonpath.Key(path, key), "", "duplicate key %q", key)
 		}
 	}
 	_, err := t.dec.Token() // '}'
@@ -130,7 +132,7 @@ func (t *jsonTree) object(path string, depth int) (any, error) {
 func (t *jsonTree) array(path string, depth int) (any, error) {
 	arr := []any{}
 	for t.dec.More() {
-		v, err := t.value(joinIndex(path, len(arr)), depth+1)
+		v, err := t.value(jsonpath.Index(path, len(arr)), depth+1)
 		if err != nil {
 			return nil, err
 		}
@@ -155,22 +157,8 @@ func (t *jsonTree) syntaxError(err error) FieldError {
 			}
 		}
 	}
-	line, col := lineCol(t.data, off)
+	line, col := jsonpath.LineCol(t.data, off)
 	return FieldError{Message: "invalid JSON: " + err.Error(), Line: line, Column: col}
-}
-
-// lineCol converts a byte offset into a 1-based line and column (in bytes).
-func lineCol(data []byte, off int64) (int, int) {
-	off = max(0, min(off, int64(len(data))))
-	line, col := 1, 1
-	for _, b := range data[:off] {
-		if b == '\n' {
-			line, col = line+1, 1
-			continue
-		}
-		col++
-	}
-	return line, col
 }
 
 // yamlTree converts yaml.v3 nodes.
@@ -248,12 +236,12 @@ func (t *yamlTree) mapping(n *yaml.Node, path string, depth int) (any, *FieldErr
 		if k.ShortTag() == "!!merge" {
 			return nil, &FieldError{Message: "invalid YAML: merge keys (<<) are not supported; write the fields out", Line: k.Line, Column: k.Column}
 		}
-		val, err := t.node(v, joinKey(path, k.Value), depth+1)
+		val, err := t.node(v, jsonpath.Key(path, k.Value), depth+1)
 		if err != nil {
 			return nil, err
 		}
 		if !obj.set(k.Value, val) {
-			t.errs.add(joinKey(path, k.Value), "", "duplicate key %q (line %d)", k.Value, k.Line)
+			t.errs.add(jsonpath.Key(path, k.Value), "", "duplicate key %q (line %d)", k.Value, k.Line)
 		}
 	}
 	return obj, nil
@@ -262,7 +250,7 @@ func (t *yamlTree) mapping(n *yaml.Node, path string, depth int) (any, *FieldErr
 func (t *yamlTree) sequence(n *yaml.Node, path string, depth int) (any, *FieldError) {
 	arr := make([]any, 0, len(n.Content))
 	for i, c := range n.Content {
-		v, err := t.node(c, joinIndex(path, i), depth+1)
+		v, err := t.node(c, jsonpath.Index(path, i), depth+1)
 		if err != nil {
 			return nil, err
 		}

@@ -1,6 +1,7 @@
 package template
 
 import (
+	"github.com/kiln-dev/kiln/internal/jsonpath"
 	"github.com/kiln-dev/kiln/internal/suggest"
 
 	"encoding/json"
@@ -97,24 +98,24 @@ func (v *validator) identity(p string, id *Identity) {
 	case "UserAssigned":
 		n := len(id.UserAssignedIdentities)
 		if n == 0 {
-			v.add(joinKey(p, "userAssignedIdentities"), "", "a UserAssigned identity needs one user-assigned identity")
+			v.add(jsonpath.Key(p, "userAssignedIdentities"), "", "a UserAssigned identity needs one user-assigned identity")
 		}
 		if n > 1 {
-			v.add(joinKey(p, "userAssignedIdentities"), "", "Image Builder supports a single identity, got %d", n)
+			v.add(jsonpath.Key(p, "userAssignedIdentities"), "", "Image Builder supports a single identity, got %d", n)
 		}
 	case "None":
 		if len(id.UserAssignedIdentities) > 0 {
-			v.add(joinKey(p, "userAssignedIdentities"), "", "an identity of type None takes no user-assigned identities")
+			v.add(jsonpath.Key(p, "userAssignedIdentities"), "", "an identity of type None takes no user-assigned identities")
 		}
 	default:
 		hint := suggestHint(id.Type, []string{"UserAssigned", "None"})
 		if strings.Contains(strings.ToLower(id.Type), "systemassigned") {
 			hint = "Image Builder uses a single user-assigned identity, not a system-assigned one"
 		}
-		v.add(joinKey(p, "type"), hint, "identity type must be UserAssigned or None, got %q", id.Type)
+		v.add(jsonpath.Key(p, "type"), hint, "identity type must be UserAssigned or None, got %q", id.Type)
 	}
 	for _, key := range sortedKeys(id.UserAssignedIdentities) {
-		v.identityRef(joinKey(joinKey(p, "userAssignedIdentities"), key), key)
+		v.identityRef(jsonpath.Key(jsonpath.Key(p, "userAssignedIdentities"), key), key)
 	}
 }
 
@@ -167,30 +168,30 @@ func idShape(typ string) string {
 }
 
 func (v *validator) properties(p string, props *Properties) {
-	v.source(joinKey(p, "source"), &props.Source)
-	v.steps(joinKey(p, "customize"), props.Customize, customizerUnion)
+	v.source(jsonpath.Key(p, "source"), &props.Source)
+	v.steps(jsonpath.Key(p, "customize"), props.Customize, customizerUnion)
 	if props.Optimize != nil {
-		v.optimize(joinKey(p, "optimize"), props.Optimize)
+		v.optimize(jsonpath.Key(p, "optimize"), props.Optimize)
 	}
 	if props.Validate != nil {
-		v.steps(joinKey(joinKey(p, "validate"), "inVMValidations"), props.Validate.InVMValidations, validatorUnion)
+		v.steps(jsonpath.Key(jsonpath.Key(p, "validate"), "inVMValidations"), props.Validate.InVMValidations, validatorUnion)
 	}
-	v.distributors(joinKey(p, "distribute"), props.Distribute)
-	v.errorHandling(joinKey(p, "errorHandling"), props.ErrorHandling)
+	v.distributors(jsonpath.Key(p, "distribute"), props.Distribute)
+	v.errorHandling(jsonpath.Key(p, "errorHandling"), props.ErrorHandling)
 	if props.BuildTimeoutInMinutes < 0 || props.BuildTimeoutInMinutes > MaxBuildTimeoutMinutes {
-		v.add(joinKey(p, "buildTimeoutInMinutes"), "0 means 240 (4 hours)", "%d is out of range 0..%d", props.BuildTimeoutInMinutes, MaxBuildTimeoutMinutes)
+		v.add(jsonpath.Key(p, "buildTimeoutInMinutes"), "0 means 240 (4 hours)", "%d is out of range 0..%d", props.BuildTimeoutInMinutes, MaxBuildTimeoutMinutes)
 	}
 	if props.VMProfile != nil {
-		v.vmProfile(joinKey(p, "vmProfile"), props.VMProfile)
+		v.vmProfile(jsonpath.Key(p, "vmProfile"), props.VMProfile)
 	}
 	if props.StagingResourceGroup != "" {
-		v.armID(joinKey(p, "stagingResourceGroup"), props.StagingResourceGroup, "a resource group", "Microsoft.Resources/resourceGroups")
+		v.armID(jsonpath.Key(p, "stagingResourceGroup"), props.StagingResourceGroup, "a resource group", "Microsoft.Resources/resourceGroups")
 	}
 	if props.AutoRun != nil {
-		v.enum(joinKey(joinKey(p, "autoRun"), "state"), props.AutoRun.State, true, "Enabled", "Disabled")
+		v.enum(jsonpath.Key(jsonpath.Key(p, "autoRun"), "state"), props.AutoRun.State, true, "Enabled", "Disabled")
 	}
 	if props.Kiln != nil {
-		v.kiln(joinKey(p, ExtensionKey), props.Kiln)
+		v.kiln(jsonpath.Key(p, ExtensionKey), props.Kiln)
 	}
 }
 
@@ -216,12 +217,12 @@ func suggestHint(s string, values []string) string {
 // kindOf checks a union discriminator and the fields set for its kind.
 func (v *validator) kindOf(p string, u *union, name string, value any) (kind, bool) {
 	if name == "" {
-		v.add(joinKey(p, u.key), "one of "+strings.Join(u.names(), ", "), "required")
+		v.add(jsonpath.Key(p, u.key), "one of "+strings.Join(u.names(), ", "), "required")
 		return kind{}, false
 	}
 	k, ok := u.find(name)
 	if !ok {
-		v.add(joinKey(p, u.key), suggestHint(name, u.names()), "unknown %s %s %q; valid values: %s", u.what, u.key, name, strings.Join(u.names(), ", "))
+		v.add(jsonpath.Key(p, u.key), suggestHint(name, u.names()), "unknown %s %s %q; valid values: %s", u.what, u.key, name, strings.Join(u.names(), ", "))
 		return kind{}, false
 	}
 	v.fieldsOfKind(p, u, k, value)
@@ -241,7 +242,7 @@ func (v *validator) fieldsOfKind(p string, u *union, k kind, value any) {
 	}
 	for _, f := range sortedKeys(set) {
 		if !slices.Contains(k.fields, f) {
-			v.add(joinKey(p, f), "", "field %q is not valid for %s; valid fields: %s", f, u.label(k.name), strings.Join(k.fields, ", "))
+			v.add(jsonpath.Key(p, f), "", "field %q is not valid for %s; valid fields: %s", f, u.label(k.name), strings.Join(k.fields, ", "))
 		}
 	}
 }
@@ -258,7 +259,7 @@ func sortedKeys[V any](m map[string]V) []string {
 // required reports an empty required field of a kind.
 func (v *validator) required(p, field, value, label string) bool {
 	if value == "" {
-		v.add(joinKey(p, field), "", "required for %s", label)
+		v.add(jsonpath.Key(p, field), "", "required for %s", label)
 		return false
 	}
 	return true

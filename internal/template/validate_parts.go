@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/kiln-dev/kiln/internal/jsonpath"
 )
 
 // source checks the base image.
@@ -24,14 +26,14 @@ func (v *validator) source(p string, s *Source) {
 		for _, f := range []struct{ name, value string }{{"publisher", s.Publisher}, {"offer", s.Offer}, {"sku", s.Sku}, {"version", s.Version}} {
 			v.required(p, f.name, f.value, label)
 		}
-		v.planInfo(joinKey(p, "planInfo"), s.PlanInfo)
+		v.planInfo(jsonpath.Key(p, "planInfo"), s.PlanInfo)
 	case SourceManagedImage:
 		if v.required(p, "imageId", s.ImageID, label) {
-			v.armID(joinKey(p, "imageId"), s.ImageID, "a managed image", "Microsoft.Compute/images")
+			v.armID(jsonpath.Key(p, "imageId"), s.ImageID, "a managed image", "Microsoft.Compute/images")
 		}
 	case SourceSharedImageVersion:
 		if v.required(p, "imageVersionId", s.ImageVersionID, label) {
-			v.imageVersionID(joinKey(p, "imageVersionId"), s.ImageVersionID)
+			v.imageVersionID(jsonpath.Key(p, "imageVersionId"), s.ImageVersionID)
 		}
 	case SourceDiskImage:
 		v.diskImage(p, s)
@@ -44,7 +46,7 @@ func (v *validator) planInfo(p string, pi *PlanInfo) {
 	}
 	for _, f := range []struct{ name, value string }{{"planName", pi.PlanName}, {"planProduct", pi.PlanProduct}, {"planPublisher", pi.PlanPublisher}} {
 		if f.value == "" {
-			v.add(joinKey(p, f.name), "", "required when planInfo is set")
+			v.add(jsonpath.Key(p, f.name), "", "required when planInfo is set")
 		}
 	}
 }
@@ -64,13 +66,13 @@ func (v *validator) imageVersionID(p, s string) {
 func (v *validator) diskImage(p string, s *Source) {
 	label := sourceUnion.label(SourceDiskImage)
 	if v.required(p, "uri", s.URI, label) {
-		v.uri(joinKey(p, "uri"), s.URI)
+		v.uri(jsonpath.Key(p, "uri"), s.URI)
 	}
 	if s.SHA256Checksum == "" {
-		v.add(joinKey(p, "sha256Checksum"), "compute it with: sha256sum FILE", "required for %s", label)
+		v.add(jsonpath.Key(p, "sha256Checksum"), "compute it with: sha256sum FILE", "required for %s", label)
 		return
 	}
-	s.SHA256Checksum = v.checksum(joinKey(p, "sha256Checksum"), s.SHA256Checksum)
+	s.SHA256Checksum = v.checksum(jsonpath.Key(p, "sha256Checksum"), s.SHA256Checksum)
 }
 
 var sha256Pattern = regexp.MustCompile(`^[0-9a-fA-F]{64}$`)
@@ -109,11 +111,11 @@ func (v *validator) uri(p, s string) bool {
 func (v *validator) steps(p string, steps []Customizer, u *union) {
 	names := map[string]string{}
 	for i := range steps {
-		sp := joinIndex(p, i)
+		sp := jsonpath.Index(p, i)
 		c := &steps[i]
 		if c.Name != "" {
 			if first, dup := names[c.Name]; dup {
-				v.add(joinKey(sp, "name"), "", "duplicate name %q, first used at %s", c.Name, first)
+				v.add(jsonpath.Key(sp, "name"), "", "duplicate name %q, first used at %s", c.Name, first)
 			} else {
 				names[c.Name] = sp
 			}
@@ -129,20 +131,20 @@ var windowsOnly = []string{CustomizerPowerShell, CustomizerWindowsRestart, Custo
 
 func (v *validator) step(p string, u *union, k kind, c *Customizer) {
 	if v.env.LocalBuild && slices.Contains(windowsOnly, k.name) {
-		v.add(joinKey(p, "type"), "use Shell, Update or Restart",
+		v.add(jsonpath.Key(p, "type"), "use Shell, Update or Restart",
 			"%s runs only on Windows images built by Azure; kiln builds Linux images locally", u.label(k.name))
 	}
-	v.duration(joinKey(p, "timeout"), c.Timeout)
+	v.duration(jsonpath.Key(p, "timeout"), c.Timeout)
 	switch k.name {
 	case CustomizerShell, CustomizerPowerShell:
 		v.script(p, u.label(k.name), c)
 		if c.RunAsSystem && !c.RunElevated {
-			v.add(joinKey(p, "runAsSystem"), "set runElevated to true as well", "runAsSystem requires runElevated")
+			v.add(jsonpath.Key(p, "runAsSystem"), "set runElevated to true as well", "runAsSystem requires runElevated")
 		}
 	case CustomizerFile:
 		v.file(p, c)
 	case CustomizerWindowsRestart, CustomizerRestart:
-		v.duration(joinKey(p, "restartTimeout"), c.RestartTimeout)
+		v.duration(jsonpath.Key(p, "restartTimeout"), c.RestartTimeout)
 	case CustomizerWindowsUpdate, CustomizerUpdate:
 		v.update(p, c)
 	case CustomizerHardening:
@@ -154,19 +156,19 @@ func (v *validator) step(p string, u *union, k kind, c *Customizer) {
 // (known profile, controls and parameters) run when the build resolves it.
 func (v *validator) hardening(p string, c *Customizer) {
 	if c.Profile == "" {
-		v.add(joinKey(p, "profile"), "list them with: kiln harden profile list", "missing required field")
+		v.add(jsonpath.Key(p, "profile"), "list them with: kiln harden profile list", "missing required field")
 	}
 	for i, d := range c.Exclude {
-		dp := joinIndex(joinKey(p, "exclude"), i)
+		dp := jsonpath.Index(jsonpath.Key(p, "exclude"), i)
 		if d.Control == "" {
-			v.add(joinKey(dp, "control"), "", "missing required field")
+			v.add(jsonpath.Key(dp, "control"), "", "missing required field")
 		}
 		if strings.TrimSpace(d.Reason) == "" {
-			v.add(joinKey(dp, "reason"), "an excluded control is a documented deviation: say why", "missing required field")
+			v.add(jsonpath.Key(dp, "reason"), "an excluded control is a documented deviation: say why", "missing required field")
 		}
 	}
 	if c.Threshold != nil && (*c.Threshold < 0 || *c.Threshold > 100) {
-		v.add(joinKey(p, "threshold"), "a percentage from 0 to 100", "%v is out of range", *c.Threshold)
+		v.add(jsonpath.Key(p, "threshold"), "a percentage from 0 to 100", "%v is out of range", *c.Threshold)
 	}
 }
 
@@ -187,9 +189,9 @@ func (v *validator) script(p, label string, c *Customizer) {
 // fetched checks a downloaded file's URI and checksum: remote files must
 // be pinned by sha256Checksum.
 func (v *validator) fetched(p, field, uri string, sum *string) {
-	remote := v.uri(joinKey(p, field), uri)
+	remote := v.uri(jsonpath.Key(p, field), uri)
 	if remote && *sum == "" {
-		v.add(joinKey(p, "sha256Checksum"), "compute it with: curl -fsSL URL | sha256sum", "required when %s is an http(s) URL", field)
+		v.add(jsonpath.Key(p, "sha256Checksum"), "compute it with: curl -fsSL URL | sha256sum", "required when %s is an http(s) URL", field)
 		return
 	}
 	v.optionalChecksum(p, sum)
@@ -197,7 +199,7 @@ func (v *validator) fetched(p, field, uri string, sum *string) {
 
 func (v *validator) optionalChecksum(p string, sum *string) {
 	if *sum != "" {
-		*sum = v.checksum(joinKey(p, "sha256Checksum"), *sum)
+		*sum = v.checksum(jsonpath.Key(p, "sha256Checksum"), *sum)
 	}
 }
 
@@ -209,7 +211,7 @@ func (v *validator) file(p string, c *Customizer) {
 		v.optionalChecksum(p, &c.SHA256Checksum)
 	}
 	if v.required(p, "destination", c.Destination, label) && !absolutePath(c.Destination) {
-		v.add(joinKey(p, "destination"), "for example /tmp/"+lastElem(c.Destination), "destination %q must be an absolute path", c.Destination)
+		v.add(jsonpath.Key(p, "destination"), "for example /tmp/"+lastElem(c.Destination), "destination %q must be an absolute path", c.Destination)
 	}
 }
 
@@ -232,22 +234,22 @@ func (v *validator) duration(p, s string) {
 
 func (v *validator) update(p string, c *Customizer) {
 	if c.UpdateLimit < 0 {
-		v.add(joinKey(p, "updateLimit"), "0 means 1000", "updateLimit must not be negative, got %d", c.UpdateLimit)
+		v.add(jsonpath.Key(p, "updateLimit"), "0 means 1000", "updateLimit must not be negative, got %d", c.UpdateLimit)
 	}
 	for i, f := range c.Filters {
 		if !strings.HasPrefix(f, "include:") && !strings.HasPrefix(f, "exclude:") {
-			v.add(joinIndex(joinKey(p, "filters"), i), `for example "exclude:linux-image-*"`, "filter %q must start with include: or exclude:", f)
+			v.add(jsonpath.Index(jsonpath.Key(p, "filters"), i), `for example "exclude:linux-image-*"`, "filter %q must start with include: or exclude:", f)
 		}
 	}
 }
 
 func (v *validator) optimize(p string, o *Optimize) {
 	if o.VMBoot != nil {
-		v.enum(joinKey(joinKey(p, "vmBoot"), "state"), o.VMBoot.State, true, "Enabled", "Disabled")
+		v.enum(jsonpath.Key(jsonpath.Key(p, "vmBoot"), "state"), o.VMBoot.State, true, "Enabled", "Disabled")
 	}
 	if w := o.Workload; w != nil {
-		wp := joinKey(p, "workload")
-		v.enum(joinKey(wp, "state"), w.State, true, "Enabled", "Disabled")
+		wp := jsonpath.Key(p, "workload")
+		v.enum(jsonpath.Key(wp, "state"), w.State, true, "Enabled", "Disabled")
 		if w.ScriptURI != "" {
 			v.fetched(wp, "scriptUri", w.ScriptURI, &w.SHA256Checksum)
 		} else {
@@ -260,26 +262,26 @@ func (v *validator) errorHandling(p string, eh *ErrorHandling) {
 	if eh == nil {
 		return
 	}
-	v.enum(joinKey(p, "onCustomizerError"), eh.OnCustomizerError, true, ErrorHandlingCleanup, ErrorHandlingAbort)
-	v.enum(joinKey(p, "onValidationError"), eh.OnValidationError, true, ErrorHandlingCleanup, ErrorHandlingAbort)
+	v.enum(jsonpath.Key(p, "onCustomizerError"), eh.OnCustomizerError, true, ErrorHandlingCleanup, ErrorHandlingAbort)
+	v.enum(jsonpath.Key(p, "onValidationError"), eh.OnValidationError, true, ErrorHandlingCleanup, ErrorHandlingAbort)
 }
 
 func (v *validator) vmProfile(p string, vp *VMProfile) {
 	if vp.OSDiskSizeGB < 0 || vp.OSDiskSizeGB > MaxOSDiskSizeGB {
-		v.add(joinKey(p, "osDiskSizeGB"), "0 keeps the source's size", "%d is out of range 0..%d", vp.OSDiskSizeGB, MaxOSDiskSizeGB)
+		v.add(jsonpath.Key(p, "osDiskSizeGB"), "0 keeps the source's size", "%d is out of range 0..%d", vp.OSDiskSizeGB, MaxOSDiskSizeGB)
 	}
 	for i, id := range vp.UserAssignedIdentities {
-		v.identityRef(joinIndex(joinKey(p, "userAssignedIdentities"), i), id)
+		v.identityRef(jsonpath.Index(jsonpath.Key(p, "userAssignedIdentities"), i), id)
 	}
 	if n := vp.VNetConfig; n != nil {
-		np := joinKey(p, "vnetConfig")
+		np := jsonpath.Key(p, "vnetConfig")
 		for _, f := range []struct{ name, value string }{{"subnetId", n.SubnetID}, {"containerInstanceSubnetId", n.ContainerInstanceSubnetID}} {
 			if f.value != "" {
-				v.armID(joinKey(np, f.name), f.value, "a subnet", "Microsoft.Network/virtualNetworks/subnets")
+				v.armID(jsonpath.Key(np, f.name), f.value, "a subnet", "Microsoft.Network/virtualNetworks/subnets")
 			}
 		}
 		if n.ProxyVMSize != "" && n.ContainerInstanceSubnetID != "" {
-			v.add(joinKey(np, "proxyVmSize"), "", "proxyVmSize cannot be set together with containerInstanceSubnetId")
+			v.add(jsonpath.Key(np, "proxyVmSize"), "", "proxyVmSize cannot be set together with containerInstanceSubnetId")
 		}
 	}
 }
@@ -290,18 +292,18 @@ var (
 )
 
 func (v *validator) kiln(p string, k *KilnSettings) {
-	v.enum(joinKey(p, "executor"), k.Executor, true, ExecutorChroot, ExecutorVM)
+	v.enum(jsonpath.Key(p, "executor"), k.Executor, true, ExecutorChroot, ExecutorVM)
 	if k.Snapshot != "" {
 		if _, err := time.Parse(snapshotLayout, k.Snapshot); err != nil {
-			v.add(joinKey(p, "snapshot"), "for example 20250101T000000Z", "snapshot %q is not a YYYYMMDDTHHMMSSZ timestamp", k.Snapshot)
+			v.add(jsonpath.Key(p, "snapshot"), "for example 20250101T000000Z", "snapshot %q is not a YYYYMMDDTHHMMSSZ timestamp", k.Snapshot)
 		}
 	}
-	if k.Mirror != "" && !v.uri(joinKey(p, "mirror"), k.Mirror) {
-		v.add(joinKey(p, "mirror"), "for example https://deb.debian.org/debian", "mirror must be an http(s) URL")
+	if k.Mirror != "" && !v.uri(jsonpath.Key(p, "mirror"), k.Mirror) {
+		v.add(jsonpath.Key(p, "mirror"), "for example https://deb.debian.org/debian", "mirror must be an http(s) URL")
 	}
 	for i, pkg := range k.Packages {
 		if !packagePattern.MatchString(pkg) {
-			v.add(joinIndex(joinKey(p, "packages"), i), "", "%q is not a Debian package name", pkg)
+			v.add(jsonpath.Index(jsonpath.Key(p, "packages"), i), "", "%q is not a Debian package name", pkg)
 		}
 	}
 }
@@ -314,7 +316,7 @@ func (v *validator) distributors(p string, ds []Distributor) {
 	}
 	names := map[string]string{}
 	for i := range ds {
-		dp := joinIndex(p, i)
+		dp := jsonpath.Index(p, i)
 		d := &ds[i]
 		v.runOutputName(dp, d.RunOutputName, names)
 		if k, ok := v.kindOf(dp, distributorUnion, d.Type, d); ok {
@@ -324,7 +326,7 @@ func (v *validator) distributors(p string, ds []Distributor) {
 }
 
 func (v *validator) runOutputName(p, name string, seen map[string]string) {
-	np := joinKey(p, "runOutputName")
+	np := jsonpath.Key(p, "runOutputName")
 	switch first, dup := seen[name]; {
 	case name == "":
 		v.add(np, "", "required")
@@ -342,14 +344,14 @@ func (v *validator) distributor(p string, k kind, d *Distributor) {
 	switch k.name {
 	case DistributeManagedImage:
 		if v.required(p, "imageId", d.ImageID, label) {
-			v.armID(joinKey(p, "imageId"), d.ImageID, "a managed image", "Microsoft.Compute/images")
+			v.armID(jsonpath.Key(p, "imageId"), d.ImageID, "a managed image", "Microsoft.Compute/images")
 		}
 		v.required(p, "location", d.Location, label)
 	case DistributeSharedImage:
 		v.sharedImage(p, label, d)
 	case DistributeVHD:
 		if d.URI != "" {
-			v.uri(joinKey(p, "uri"), d.URI)
+			v.uri(jsonpath.Key(p, "uri"), d.URI)
 		}
 	}
 }
@@ -359,31 +361,31 @@ var storageAccountTypes = []string{"Standard_LRS", "Standard_ZRS", "Premium_LRS"
 func (v *validator) sharedImage(p, label string, d *Distributor) {
 	isVersion := false
 	if v.required(p, "galleryImageId", d.GalleryImageID, label) {
-		id, ok := v.armID(joinKey(p, "galleryImageId"), d.GalleryImageID, "a gallery image definition or version",
+		id, ok := v.armID(jsonpath.Key(p, "galleryImageId"), d.GalleryImageID, "a gallery image definition or version",
 			"Microsoft.Compute/galleries/images", "Microsoft.Compute/galleries/images/versions")
 		isVersion = ok && strings.HasSuffix(strings.ToLower(id.ResourceType()), "/versions")
 	}
 	for i, r := range d.TargetRegions {
-		v.targetRegion(joinIndex(joinKey(p, "targetRegions"), i), r)
+		v.targetRegion(jsonpath.Index(jsonpath.Key(p, "targetRegions"), i), r)
 	}
 	if len(d.TargetRegions) > 0 && (len(d.ReplicationRegions) > 0 || d.StorageAccountType != "") {
-		v.add(joinKey(p, "replicationRegions"), "use targetRegions only", "targetRegions replaces the deprecated replicationRegions and storageAccountType; set one or the other")
+		v.add(jsonpath.Key(p, "replicationRegions"), "use targetRegions only", "targetRegions replaces the deprecated replicationRegions and storageAccountType; set one or the other")
 	}
-	v.enum(joinKey(p, "storageAccountType"), d.StorageAccountType, true, storageAccountTypes...)
-	v.enum(joinKey(p, "replicationMode"), d.ReplicationMode, true, "Full", "Shallow")
+	v.enum(jsonpath.Key(p, "storageAccountType"), d.StorageAccountType, true, storageAccountTypes...)
+	v.enum(jsonpath.Key(p, "replicationMode"), d.ReplicationMode, true, "Full", "Shallow")
 	if d.Versioning != nil {
-		v.versioning(joinKey(p, "versioning"), d.Versioning, isVersion)
+		v.versioning(jsonpath.Key(p, "versioning"), d.Versioning, isVersion)
 	}
 }
 
 func (v *validator) targetRegion(p string, r TargetRegion) {
 	if r.Name == "" {
-		v.add(joinKey(p, "name"), "", "required")
+		v.add(jsonpath.Key(p, "name"), "", "required")
 	}
 	if r.ReplicaCount < 0 {
-		v.add(joinKey(p, "replicaCount"), "0 means 1", "replicaCount must not be negative, got %d", r.ReplicaCount)
+		v.add(jsonpath.Key(p, "replicaCount"), "0 means 1", "replicaCount must not be negative, got %d", r.ReplicaCount)
 	}
-	v.enum(joinKey(p, "storageAccountType"), r.StorageAccountType, true, storageAccountTypes...)
+	v.enum(jsonpath.Key(p, "storageAccountType"), r.StorageAccountType, true, storageAccountTypes...)
 }
 
 func (v *validator) versioning(p string, ver *Versioning, explicitVersion bool) {
@@ -395,6 +397,6 @@ func (v *validator) versioning(p string, ver *Versioning, explicitVersion bool) 
 		v.add(p, "remove versioning or give the image definition's ID", "versioning cannot be used when galleryImageId names a version")
 	}
 	if k.name == VersioningLatest && ver.Major != nil && *ver.Major < -1 {
-		v.add(joinKey(p, "major"), "-1 means the highest existing major", "major must be -1 or more, got %d", *ver.Major)
+		v.add(jsonpath.Key(p, "major"), "-1 means the highest existing major", "major must be -1 or more, got %d", *ver.Major)
 	}
 }
